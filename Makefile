@@ -1,0 +1,44 @@
+# Two commands matter: `make demo` and `make test`. Everything else is what they call.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The oldest and the newest anthropic SDK the package supports; `make test` runs the core suite on both.
+SDK_OLDEST ?= 0.40.*
+SDK_NEWEST ?= 2.13.*
+OLD_VENV ?= .venv-sdk-oldest
+PYTEST_FLAGS ?= -W error -q
+
+.PHONY: demo test test-main test-sdk-oldest lint typecheck clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]' 'anthropic==$(SDK_NEWEST)'
+	touch $@
+
+$(OLD_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLD_VENV)/bin/python -m pip install -q -e '.[test]' 'anthropic==$(SDK_OLDEST)'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/anthropic-otel demo
+
+test: test-main test-sdk-oldest
+
+test-main: $(VENV)/.installed
+	@$(PY) -c "import anthropic; print('anthropic SDK', anthropic.__version__)"
+	$(PY) -m pytest $(PYTEST_FLAGS)
+
+# The core suite (unit + integration) against the oldest supported SDK, in its own venv.
+test-sdk-oldest: $(OLD_VENV)/.installed
+	@$(OLD_VENV)/bin/python -c "import anthropic; print('anthropic SDK', anthropic.__version__)"
+	$(OLD_VENV)/bin/python -m pytest $(PYTEST_FLAGS) tests/unit tests/integration
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check instrumentation tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) $(OLD_VENV)

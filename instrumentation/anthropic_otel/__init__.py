@@ -1,0 +1,70 @@
+"""OpenTelemetry instrumentation for the Anthropic API.
+
+`AnthropicInstrumentor().instrument()` (or `opentelemetry-instrument`, with zero code change)
+records cache economics, token cost and call telemetry for every `anthropic` SDK from 0.40 on,
+sync and async, streaming or not. Names are listed in `anthropic_otel.semconv`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Collection
+
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from . import _guard, _runtime
+from ._instruments import SCOPE_NAME, Instruments
+from .pricing import PriceTable
+from .settings import Settings, load_settings
+from .version import __version__
+
+__all__ = ["AnthropicInstrumentor", "Settings", "__version__"]
+
+_instruments = ("anthropic >= 0.40",)
+_log = logging.getLogger(__name__)
+
+_BASE = "anthropic._base_client"
+_STREAMING = "anthropic._streaming"
+
+
+class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments every Anthropic client, existing classes and clients created later."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        settings = load_settings(**kwargs)
+        meter = metrics.get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
+        tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
+        instruments = Instruments(meter)
+        _runtime.current = _runtime.Runtime(
+            settings=settings, instruments=instruments, tracer=tracer, prices=PriceTable.load(settings.prices_file)
+        )
+        _guard.on_internal_error = instruments.count_internal_error
+
+        from .hooks import _calls, middleware, streams
+
+        wrap_function_wrapper(_BASE, "SyncAPIClient.request", _calls.request_wrapper)
+        wrap_function_wrapper(_BASE, "AsyncAPIClient.request", _calls.async_request_wrapper)
+        wrap_function_wrapper(_STREAMING, "Stream._iter_events", streams.iter_events_wrapper)
+        wrap_function_wrapper(_STREAMING, "AsyncStream._iter_events", streams.aiter_events_wrapper)
+        if middleware.SUPPORTED:
+            wrap_function_wrapper(_BASE, "SyncAPIClient.__init__", middleware.init_wrapper)
+            wrap_function_wrapper(_BASE, "AsyncAPIClient.__init__", middleware.init_wrapper)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        import anthropic._base_client as base
+        import anthropic._streaming as streaming
+
+        for cls in (base.SyncAPIClient, base.AsyncAPIClient):
+            unwrap(cls, "request")
+            unwrap(cls, "__init__")
+        for stream_cls in (streaming.Stream, streaming.AsyncStream):
+            unwrap(stream_cls, "_iter_events")
+        # Middleware already inside live clients stays there but passes every call straight through.
+        _runtime.current = None
+        _guard.on_internal_error = None

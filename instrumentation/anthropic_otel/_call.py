@@ -1,0 +1,210 @@
+"""One logical API call (all its SDK retries and, for streams, the whole stream) while it runs.
+
+Hooks create a `CallRecord` when the call starts, feed it what they see (the SDK's span, the
+final usage, stream events) and call `finish()` exactly once; `finish()` turns it into metrics
+and span attributes. Metric attribute dicts come from the runtime's cache (no per-call builds).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Optional
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from . import semconv
+from ._guard import guard
+from ._runtime import Runtime
+from .record.usage import Usage
+
+
+class CallRecord:
+    __slots__ = (
+        "runtime",
+        "model",
+        "stream",
+        "span",
+        "owns_span",
+        "start",
+        "usage",
+        "response_model",
+        "response_id",
+        "stop_reason",
+        "request_body",
+        "output_text",
+        "first_chunk_at",
+        "finished",
+        "span_enriched",
+        "outer",
+    )
+
+    def __init__(
+        self, runtime: Runtime, model: str, stream: bool, span: Optional[Span], owns_span: bool, request_body: Any
+    ) -> None:
+        self.runtime = runtime
+        self.model = model
+        self.stream = stream
+        self.span = span
+        self.owns_span = owns_span
+        self.start = time.perf_counter()
+        self.usage: Optional[Usage] = None
+        self.response_model: Optional[str] = None
+        self.response_id: Optional[str] = None
+        self.stop_reason: Optional[str] = None
+        # Kept only when content capture is on: the prompt and output never leave memory otherwise.
+        self.request_body = request_body if runtime.settings.capture_content else None
+        self.output_text: Optional[list[str]] = [] if runtime.settings.capture_content else None
+        self.first_chunk_at: Optional[float] = None
+        self.finished = False
+        self.span_enriched = False
+        # The span current when the call started: the SDK's span is whichever differs from it.
+        self.outer: Optional[Span] = None
+
+    # -- what hooks feed ------------------------------------------------------------------
+    def take_message(self, message: Any) -> None:
+        """A complete non-streamed Message (SDK object or dict)."""
+        from .record.usage import usage_from_message
+
+        self.usage = usage_from_message(message)
+        get = message.get if isinstance(message, dict) else lambda k: getattr(message, k, None)
+        self.response_model = get("model")
+        self.response_id = get("id")
+        self.stop_reason = get("stop_reason")
+        if self.output_text is not None:
+            for block in get("content") or ():
+                text = block.get("text") if isinstance(block, dict) else getattr(block, "text", None)
+                if isinstance(text, str):
+                    self.output_text.append(text)
+
+    def enrich_span(self) -> None:
+        """Write usage, cost and hit ratio on the span while it is still open. Idempotent."""
+        span = self.span
+        if span is None or self.span_enriched or not span.is_recording():
+            return
+        self.span_enriched = True
+        usage = self.usage
+        if self.owns_span:
+            if self.response_model:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, self.response_model)
+            if self.response_id:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_ID, self.response_id)
+            if self.stop_reason:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, (self.stop_reason,))
+            if self.first_chunk_at is not None:
+                span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_at - self.start)
+        if usage is not None:
+            if self.owns_span:
+                span.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, usage.total_input)
+                span.set_attribute(semconv.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output)
+                span.set_attribute(semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read)
+                span.set_attribute(semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write)
+            ratio = usage.hit_ratio
+            if ratio is not None:
+                span.set_attribute(semconv.ANTHROPIC_CACHE_HIT_RATIO, ratio)
+            cost = self.runtime.prices.cost(usage, self.model)
+            if cost is not None:
+                span.set_attribute(semconv.ANTHROPIC_COST_USD, cost.total)
+        if self.request_body is not None:
+            self._add_content_event(span)
+
+    def _add_content_event(self, span: Span) -> None:
+        body = self.request_body if isinstance(self.request_body, dict) else {}
+        attributes = {semconv.GEN_AI_INPUT_MESSAGES: json.dumps(body.get("messages", []), default=str)}
+        if body.get("system") is not None:
+            attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(body["system"], default=str)
+        if self.output_text is not None:
+            output = [{"role": "assistant", "parts": [{"type": "text", "content": "".join(self.output_text)}]}]
+            attributes[semconv.GEN_AI_OUTPUT_MESSAGES] = json.dumps(output)
+        span.add_event(semconv.EVENT_GEN_AI_CONTENT, attributes)
+
+    # -- the one end ----------------------------------------------------------------------
+    def finish(self, error: Optional[BaseException] = None, error_type: Optional[str] = None) -> None:
+        """Record the call's metrics and end our span. Runs once; later calls do nothing."""
+        if self.finished:
+            return
+        self.finished = True
+        with guard("call.finish"):
+            self._record(error, error_type)
+        if self.owns_span and self.span is not None:
+            with guard("call.end_span"):
+                if error is not None or error_type is not None:
+                    self.span.set_attribute(semconv.ERROR_TYPE, error_type or type(error).__name__)
+                    self.span.set_status(Status(StatusCode.ERROR, str(error) if error is not None else error_type))
+                self.span.end()
+
+    def _record(self, error: Optional[BaseException], error_type: Optional[str]) -> None:
+        runtime = self.runtime
+        inst = runtime.instruments
+        model = self.model
+        if error is not None and error_type is None:
+            from .record.errors import error_type as classify
+
+            error_type = classify(error)
+        with guard("call.enrich_span"):
+            self.enrich_span()
+
+        inst.duration.record(
+            time.perf_counter() - self.start,
+            inst.attrs(("op", model, error_type), lambda: _operation_attrs(model, error_type)),
+        )
+        inst.requests.add(
+            1,
+            inst.attrs(
+                ("req", model, error_type, self.stream),
+                lambda: {
+                    semconv.GEN_AI_REQUEST_MODEL: model,
+                    semconv.ANTHROPIC_REQUEST_OUTCOME: semconv.OUTCOME_ERROR if error_type else semconv.OUTCOME_SUCCESS,
+                    **({semconv.ERROR_TYPE: error_type} if error_type else {}),
+                    semconv.ANTHROPIC_REQUEST_STREAM: self.stream,
+                },
+            ),
+        )
+        if self.stream and self.first_chunk_at is not None:
+            inst.time_to_first_chunk.record(
+                self.first_chunk_at - self.start,
+                inst.attrs(("op", model, None), lambda: _operation_attrs(model, None)),
+            )
+        usage = self.usage
+        if usage is None:
+            return
+        inst.token_usage.record(
+            usage.total_input, inst.attrs(("tu", model, "input"), lambda: _token_usage_attrs(model, "input"))
+        )
+        inst.token_usage.record(
+            usage.output, inst.attrs(("tu", model, "output"), lambda: _token_usage_attrs(model, "output"))
+        )
+        for token_type, count in usage.by_type():
+            # Input and output always get a sample so their series exist; cache kinds only when used.
+            if count or token_type in (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT):
+                inst.tokens.add(count, inst.attrs(("tok", model, token_type), lambda: _typed_attrs(model, token_type)))
+        cost = runtime.prices.cost(usage, model)
+        if cost is None:
+            return
+        for token_type, usd in cost.by_type:
+            if usd or token_type in (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT):
+                inst.cost.add(usd, inst.attrs(("tok", model, token_type), lambda: _typed_attrs(model, token_type)))
+        inst.cost_uncached.add(
+            cost.uncached_total, inst.attrs(("m", model), lambda: {semconv.GEN_AI_REQUEST_MODEL: model})
+        )
+
+
+def _operation_attrs(model: str, error_type: Optional[str]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
+        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+        semconv.GEN_AI_REQUEST_MODEL: model,
+    }
+    if error_type:
+        attrs[semconv.ERROR_TYPE] = error_type
+    return attrs
+
+
+def _token_usage_attrs(model: str, token_type: str) -> dict[str, Any]:
+    attrs = _operation_attrs(model, None)
+    attrs[semconv.GEN_AI_TOKEN_TYPE] = token_type
+    return attrs
+
+
+def _typed_attrs(model: str, token_type: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_TOKEN_TYPE: token_type}

@@ -1,0 +1,84 @@
+"""Render `docs/telemetry.md`, the user-facing reference of every name, from `semconv.py`.
+
+The file is generated, committed, and compared with a fresh render by a test, so the reference
+cannot drift from what the code emits. Regenerate with `anthropic-otel reference > docs/telemetry.md`.
+"""
+
+from __future__ import annotations
+
+from . import semconv
+
+
+def _prometheus_name(spec: semconv.Instrument) -> str:
+    base = spec.name.replace(".", "_")
+    unit = {"s": "_seconds", "{USD}": "_usd" if not base.endswith("_usd") else ""}.get(spec.unit, "")
+    if spec.kind == semconv.COUNTER:
+        return f"{base}{unit}_total"
+    if spec.kind == semconv.HISTOGRAM:
+        return f"{base}{unit}_bucket / _sum / _count"
+    return f"{base}{unit}"
+
+
+def _instrument_rows(specs: tuple[semconv.Instrument, ...]) -> list[str]:
+    rows = ["| OTel name | kind | unit | Prometheus | attributes | meaning |", "|---|---|---|---|---|---|"]
+    for spec in specs:
+        attrs = ", ".join(f"`{a}`" for a in spec.attributes)
+        rows.append(
+            f"| `{spec.name}` | {spec.kind} | `{spec.unit}` | `{_prometheus_name(spec)}` | {attrs} | {spec.description} |"
+        )
+    return rows
+
+
+def render() -> str:
+    lines = [
+        "# Telemetry reference",
+        "",
+        "Generated from `anthropic_otel/semconv.py` by `anthropic-otel reference`; do not edit by hand.",
+        "Names are API: they change only with a changelog entry.",
+        "",
+        "## Metrics recorded",
+        "",
+        *_instrument_rows(semconv.INSTRUMENTS),
+        "",
+        "## Metrics reserved (contract names of features still being built)",
+        "",
+        *_instrument_rows(semconv.PLANNED_INSTRUMENTS),
+        "",
+        "## Span attributes",
+        "",
+        "On the SDK's own span (anthropic >= 1.14 with its tracing on) or, otherwise, on the package's",
+        "own span named `chat {model}`: one span per call, never two.",
+        "",
+        "| attribute | meaning |",
+        "|---|---|",
+        *[f"| `{name}` | {meaning} |" for name, meaning in semconv.SPAN_ATTRIBUTES.items()],
+        "",
+        "## Enumerated values",
+        "",
+        "| attribute | values |",
+        "|---|---|",
+        *[f"| `{name}` | {', '.join(f'`{v}`' for v in values)} |" for name, values in semconv.ENUMS.items()],
+        "",
+        "## Prompt and output content",
+        "",
+        f"Never recorded unless `{semconv.ENV_CAPTURE_CONTENT}=true`; then one span event",
+        f"`{semconv.EVENT_GEN_AI_CONTENT}` carries `{semconv.GEN_AI_SYSTEM_INSTRUCTIONS}`,",
+        f"`{semconv.GEN_AI_INPUT_MESSAGES}` and `{semconv.GEN_AI_OUTPUT_MESSAGES}` (JSON strings).",
+        "",
+        "## Settings",
+        "",
+        "| environment variable |",
+        "|---|",
+        *[
+            f"| `{getattr(semconv, name)}` |"
+            for name in sorted(vars(semconv))
+            if name.startswith("ENV_") and name != "ENV_PREFIX"
+        ],
+        "",
+        "## Loggers",
+        "",
+        f"- `{semconv.LOGGER}`: warnings about settings, price files and internal errors (once per site).",
+        f"- `{semconv.LOGGER_UNKNOWN_MODEL}`: a model missing from the price table, once per model.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,27 @@
+"""What an active `instrument()` holds: instruments, tracer, price table and settings.
+
+Hooks read the module-level `current` on every call; `uninstrument()` sets it back to None, which
+turns every hook already attached (including middleware inside live clients) into a pass-through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from opentelemetry.trace import Tracer
+
+from ._instruments import Instruments
+from .pricing import PriceTable
+from .settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    instruments: Instruments
+    tracer: Tracer
+    prices: PriceTable
+
+
+current: Optional[Runtime] = None

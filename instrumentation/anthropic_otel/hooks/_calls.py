@@ -1,0 +1,127 @@
+"""The logical-call boundary for every SDK generation: a wrapper around `APIClient.request`.
+
+`request()` runs once per SDK method call, around all of the SDK's retries (on every version
+from 0.40 on), so it is where a call starts and ends. The record of the running call is put in a
+context variable so the per-attempt middleware (SDK >= 0.108) finds it, sync and async alike.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Callable, Optional
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from .. import _runtime, semconv
+from .._call import CallRecord
+from .._guard import guard
+
+CURRENT_CALL: contextvars.ContextVar[Optional[CallRecord]] = contextvars.ContextVar(
+    "anthropic_otel_call", default=None
+)
+# Where a streamed call's record rides along to the stream that reads its body.
+RESPONSE_ATTR = "_anthropic_otel_call"
+
+# Billed Messages calls; count_tokens and batches are not (batches are out of scope).
+_MESSAGES_PATHS = frozenset({"/v1/messages"})
+
+
+def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[CallRecord]:
+    runtime = _runtime.current
+    if runtime is None:
+        return None
+    options = args[1] if len(args) > 1 else kwargs.get("options")
+    url = getattr(options, "url", None)
+    if not isinstance(url, str) or url.partition("?")[0] not in _MESSAGES_PATHS:
+        return None
+    if str(getattr(options, "method", "")).lower() != "post":
+        return None
+    body = getattr(options, "json_data", None)
+    model = body.get("model") if isinstance(body, dict) else None
+    if not isinstance(model, str) or not model:
+        model = "unknown"
+    stream = bool(kwargs.get("stream", False))
+    if _sdk_traces(client):
+        # The SDK starts its own span inside request(); the middleware picks it up. Never a second span.
+        record = CallRecord(runtime, model, stream, None, False, body)
+        record.outer = trace.get_current_span()
+        return record
+    span = runtime.tracer.start_span(
+        f"{semconv.OPERATION_CHAT} {model}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
+            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+            semconv.GEN_AI_REQUEST_MODEL: model,
+        },
+    )
+    return CallRecord(runtime, model, stream, span, True, body)
+
+
+def _sdk_traces(client: Any) -> bool:
+    """SDK >= 1.14 traces each call itself unless its tracing is off (`_tracer` is None then)."""
+    if not hasattr(type(client), "_tracer"):
+        return False
+    return getattr(client, "_tracer", None) is not None
+
+
+def _on_result(record: CallRecord, result: Any) -> None:
+    if record.stream:
+        response = getattr(result, "response", None) or getattr(result, "http_response", None)
+        if response is not None:
+            setattr(response, RESPONSE_ATTR, record)
+            return
+        record.finish()
+        return
+    if record.usage is None and hasattr(result, "usage"):
+        record.take_message(result)
+    record.finish()
+
+
+def request_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    record = None
+    with guard("request.start"):
+        record = _start(instance, args, kwargs)
+    if record is None:
+        return wrapped(*args, **kwargs)
+    token = CURRENT_CALL.set(record)
+    try:
+        if record.owns_span and record.span is not None:
+            with trace.use_span(record.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                result = wrapped(*args, **kwargs)
+        else:
+            result = wrapped(*args, **kwargs)
+    except BaseException as err:
+        record.finish(error=err)
+        raise
+    finally:
+        CURRENT_CALL.reset(token)
+    with guard("request.end"):
+        _on_result(record, result)
+    return result
+
+
+async def async_request_wrapper(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    record = None
+    with guard("request.start"):
+        record = _start(instance, args, kwargs)
+    if record is None:
+        return await wrapped(*args, **kwargs)
+    token = CURRENT_CALL.set(record)
+    try:
+        if record.owns_span and record.span is not None:
+            with trace.use_span(record.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                result = await wrapped(*args, **kwargs)
+        else:
+            result = await wrapped(*args, **kwargs)
+    except BaseException as err:
+        record.finish(error=err)
+        raise
+    finally:
+        CURRENT_CALL.reset(token)
+    with guard("request.end"):
+        _on_result(record, result)
+    return result

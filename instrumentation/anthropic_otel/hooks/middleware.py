@@ -1,0 +1,82 @@
+"""Per-attempt hook for SDK >= 0.108: client middleware, appended to every client at construction.
+
+The SDK has no class-level default middleware, so `SyncAPIClient.__init__` and
+`AsyncAPIClient.__init__` are wrapped to append one `OtelMiddleware` (once: clients derived with
+`with_options` already carry it). The chain runs inside the SDK's call span, which is how the
+SDK's own span (>= 1.14) is found and enriched while it is still open.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from opentelemetry import trace
+
+from .. import _runtime
+from .._call import CallRecord
+from .._guard import guard
+from ._calls import CURRENT_CALL
+
+try:  # SDK >= 0.108 only; the instrumentor checks `SUPPORTED` before using anything here.
+    from anthropic._middleware import Middleware as _Base
+
+    SUPPORTED = True
+except ImportError:  # pragma: no cover - depends on the installed SDK
+    _Base = object  # type: ignore[assignment,misc]
+    SUPPORTED = False
+
+
+def _adopt_sdk_span(record: CallRecord) -> None:
+    if record.owns_span or record.span is not None:
+        return
+    span = trace.get_current_span()
+    if span is not record.outer and span.is_recording():
+        record.span = span
+
+
+def _body_read(response: Any) -> bool:
+    # Parsing an unread body would read it for the app (with_streaming_response): leave those alone.
+    http_response = getattr(response, "http_response", None)
+    return bool(getattr(http_response, "is_closed", False))
+
+
+class OtelMiddleware(_Base):  # type: ignore[misc,valid-type]
+    """Sees every HTTP attempt; a no-op when instrumentation is off or the call is not a Messages call."""
+
+    def handle(self, request: Any, call_next: Callable[[Any], Any]) -> Any:
+        record = CURRENT_CALL.get()
+        if record is None or _runtime.current is None:
+            return call_next(request)
+        with guard("middleware.span"):
+            _adopt_sdk_span(record)
+        response = call_next(request)
+        with guard("middleware.response"):
+            if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
+                record.take_message(response.parse())
+                record.enrich_span()
+        return response
+
+    async def handle_async(self, request: Any, call_next: Callable[[Any], Any]) -> Any:
+        record = CURRENT_CALL.get()
+        if record is None or _runtime.current is None:
+            return await call_next(request)
+        with guard("middleware.span"):
+            _adopt_sdk_span(record)
+        response = await call_next(request)
+        with guard("middleware.response"):
+            if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
+                record.take_message(await response.parse())
+                record.enrich_span()
+        return response
+
+
+def init_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    with guard("middleware.install"):
+        existing = tuple(kwargs.get("middleware") or ())
+        if not any(isinstance(entry, OtelMiddleware) for entry in existing):
+            kwargs["middleware"] = (*existing, _SHARED)
+    return wrapped(*args, **kwargs)
+
+
+# Stateless: one instance serves every client, sync and async.
+_SHARED = OtelMiddleware()

@@ -1,0 +1,439 @@
+"""Model price table: what each billed token of a call costs in US dollars.
+
+A dated built-in table of Anthropic list prices (per million tokens, input and output; cache prices
+derived from the input price with Anthropic's multipliers unless an entry states them) that a TOML or
+JSON price file can extend or override. Lookups map any spelling of a model ID (dated, ``-latest``,
+Bedrock, Vertex) to a family key and are memoised per ID, because :meth:`PriceTable.cost` runs once per
+API call. Unknown models get no cost (and one warning per model ID); a broken price file gets one
+warning naming the file and the problem, and the built-in table is used. Nothing here ever raises into
+the application. Not modelled: batch (-50 %), long-context (>200K input) surcharges of older Sonnet
+models, regional/data-residency uplifts, and tool-use fees (web search per request).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .record.usage import Usage
+from .semconv import (
+    ENV_PRICES_FILE,
+    LOGGER,
+    LOGGER_UNKNOWN_MODEL,
+    TOKEN_CACHE_READ,
+    TOKEN_CACHE_WRITE_1H,
+    TOKEN_CACHE_WRITE_5M,
+    TOKEN_INPUT,
+    TOKEN_OUTPUT,
+    TOKEN_TYPES,
+)
+
+__all__ = [
+    "BUILTIN_PRICES",
+    "CACHE_READ_MULTIPLIER",
+    "CACHE_WRITE_1H_MULTIPLIER",
+    "CACHE_WRITE_5M_MULTIPLIER",
+    "PRICES_AS_OF",
+    "CallCost",
+    "ModelPrice",
+    "PriceTable",
+    "break_even_hit_ratio",
+    "default_table",
+    "normalize_model_id",
+]
+
+_log = logging.getLogger(LOGGER)
+_unknown_log = logging.getLogger(LOGGER_UNKNOWN_MODEL)
+
+# Source: Anthropic's public pricing page, https://platform.claude.com/docs/en/about-claude/pricing
+# (list prices for the first-party API, USD per million tokens, standard tier).
+PRICES_AS_OF: Final = "2026-11-01"
+
+# Prompt-caching multipliers of the base input price (same pricing page).
+CACHE_WRITE_5M_MULTIPLIER: Final = 1.25
+CACHE_WRITE_1H_MULTIPLIER: Final = 2.0
+CACHE_READ_MULTIPLIER: Final = 0.1
+
+_PER_MILLION: Final = 1_000_000.0
+
+# family key -> (input, output[, cache_write_5m, cache_write_1h, cache_read]) in USD per million tokens.
+# The optional three are stated only where the pricing page departs from the multipliers.
+BUILTIN_PRICES: Final[Mapping[str, tuple[float, ...]]] = {
+    # Claude 3 Haiku predates the uniform multipliers: 5m writes $0.30 (1.2x), 1h $0.50, hits $0.03.
+    "claude-3-haiku": (0.25, 1.25, 0.30, 0.50, 0.03),
+    "claude-3-sonnet": (3.0, 15.0),
+    "claude-3-opus": (15.0, 75.0),
+    "claude-3-5-haiku": (0.80, 4.0),
+    "claude-3-5-sonnet": (3.0, 15.0),
+    "claude-3-7-sonnet": (3.0, 15.0),
+    "claude-sonnet-4": (3.0, 15.0),
+    "claude-opus-4": (15.0, 75.0),
+    "claude-opus-4-1": (15.0, 75.0),
+    "claude-sonnet-4-5": (3.0, 15.0),
+    "claude-haiku-4-5": (1.0, 5.0),
+    "claude-opus-4-5": (5.0, 25.0),
+    "claude-sonnet-4-6": (3.0, 15.0),
+    "claude-opus-4-6": (5.0, 25.0),
+    # 5.x: list price at launch, verify.
+    "claude-sonnet-5": (3.0, 15.0),
+    "claude-opus-5": (5.0, 25.0),
+    "claude-haiku-5": (1.0, 5.0),
+}
+
+# Models are few; the caps only guard against a caller inventing model IDs without end.
+_CACHE_CAP: Final = 1024
+_WARNED_CAP: Final = 1024
+
+# Price-file fields are the token type names, so a file reads like the metrics it prices.
+_FILE_FIELDS: Final = TOKEN_TYPES
+_FILE_TOP_LEVEL: Final = frozenset({"models", "as_of"})
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """USD per single token for each billed token kind."""
+
+    __slots__ = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+
+    @classmethod
+    def per_million(
+        cls,
+        input: float,
+        output: float,
+        cache_write_5m: float | None = None,
+        cache_write_1h: float | None = None,
+        cache_read: float | None = None,
+    ) -> ModelPrice:
+        """From USD per million tokens; cache prices default to the standard multipliers of ``input``."""
+        if cache_write_5m is None:
+            cache_write_5m = input * CACHE_WRITE_5M_MULTIPLIER
+        if cache_write_1h is None:
+            cache_write_1h = input * CACHE_WRITE_1H_MULTIPLIER
+        if cache_read is None:
+            cache_read = input * CACHE_READ_MULTIPLIER
+        m = _PER_MILLION
+        return cls(input / m, output / m, cache_write_5m / m, cache_write_1h / m, cache_read / m)
+
+    def by_type(self) -> tuple[tuple[str, float], ...]:
+        """``(token type, USD per token)`` in ``semconv.TOKEN_TYPES`` order."""
+        return (
+            (TOKEN_INPUT, self.input),
+            (TOKEN_OUTPUT, self.output),
+            (TOKEN_CACHE_WRITE_5M, self.cache_write_5m),
+            (TOKEN_CACHE_WRITE_1H, self.cache_write_1h),
+            (TOKEN_CACHE_READ, self.cache_read),
+        )
+
+
+@dataclass(frozen=True)
+class CallCost:
+    """Cost of one call in USD: per token kind, the total, and the same tokens without caching."""
+
+    __slots__ = ("by_type", "total", "uncached_total")
+
+    by_type: tuple[tuple[str, float], ...]
+    total: float
+    uncached_total: float
+
+    @property
+    def cache_saving(self) -> float:
+        """``uncached_total - total``: negative when caching cost more than it saved."""
+        return self.uncached_total - self.total
+
+
+def break_even_hit_ratio(
+    ttl: str = "5m",
+    *,
+    write_multiplier: float | None = None,
+    read_multiplier: float = CACHE_READ_MULTIPLIER,
+) -> float:
+    """Cache hit ratio at which caching a prefix costs exactly what not caching it would.
+
+    A prefix of P tokens written once (w·P, w = write multiplier) and read k times (k·r·P) costs the
+    same as sending it uncached 1 + k times ((1 + k)·P) when w + k·r = 1 + k, i.e. k = (w - 1)/(1 - r).
+    The hit ratio ``read / (read + write)`` is then k / (k + 1) = (w - 1)/(w - r): about 0.217 for the
+    5-minute cache (w = 1.25) and 0.526 for the 1-hour cache (w = 2), with r = 0.1. Above it caching
+    saves money. ``ttl`` is ``"5m"`` or ``"1h"`` (or the token type names ``cache_write_5m``/``_1h``).
+    """
+    if write_multiplier is None:
+        if ttl in ("5m", TOKEN_CACHE_WRITE_5M):
+            write_multiplier = CACHE_WRITE_5M_MULTIPLIER
+        elif ttl in ("1h", TOKEN_CACHE_WRITE_1H):
+            write_multiplier = CACHE_WRITE_1H_MULTIPLIER
+        else:
+            raise ValueError(f"ttl must be '5m' or '1h', not {ttl!r}")
+    if write_multiplier <= 1.0:
+        return 0.0  # writing costs no more than plain input: any reuse at all pays off
+    if read_multiplier >= 1.0:
+        return 1.0  # reads cost as much as plain input: caching can never pay off
+    return (write_multiplier - 1.0) / (write_multiplier - read_multiplier)
+
+
+# Bedrock/Vertex decorations: "us.anthropic.claude-...-v1:0", "claude-...-v2@20241022", ARNs.
+_DATE_SUFFIX: Final = re.compile(r"-\d{8}$")
+_VERSION_SUFFIX: Final = re.compile(r"-v\d+$")
+
+
+def normalize_model_id(model: str) -> str:
+    """Strip provider prefixes and suffixes: ``us.anthropic.claude-x-20250101-v1:0`` -> ``claude-x``."""
+    s = model.strip().lower()
+    # Bedrock ARNs and Vertex resource paths: the model is the last path segment.
+    s = s.rsplit("/", 1)[-1]
+    # Bedrock "anthropic." / "us.anthropic." / "global.anthropic." prefixes, anything before "claude".
+    start = s.find("claude")
+    if start > 0:
+        s = s[start:]
+    # Vertex "@20241022" dates, Bedrock ":0" revisions (and ":0:200k" context variants).
+    s = s.split("@", 1)[0].split(":", 1)[0]
+    s = _VERSION_SUFFIX.sub("", s)
+    if s.endswith("-latest"):
+        s = s[: -len("-latest")]
+    s = _DATE_SUFFIX.sub("", s)
+    # "claude-sonnet-4-0" / "claude-opus-4-0" are Anthropic's aliases for the x.0 releases.
+    if s.endswith("-0"):
+        s = s[:-2]
+    return s
+
+
+_MISS: Final = object()
+
+
+class PriceTable:
+    """Model prices, looked up by any spelling of a model ID; memoised per ID for the hot path."""
+
+    def __init__(self, prices: Mapping[str, ModelPrice] | None = None, *, as_of: str = PRICES_AS_OF) -> None:
+        if prices is None:
+            prices = _builtin_prices()
+        self.as_of = as_of
+        self._prices: dict[str, ModelPrice] = {normalize_model_id(k): v for k, v in prices.items()}
+        # Longest key first, so "claude-opus-4-1" is tried before "claude-opus-4".
+        self._keys: tuple[str, ...] = tuple(sorted(self._prices, key=len, reverse=True))
+        self._cache: dict[str, ModelPrice | None] = {}
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The family keys the table prices."""
+        return tuple(sorted(self._prices))
+
+    def key_for(self, model: str) -> str | None:
+        """The family key ``model`` is priced under (e.g. ``claude-opus-4-1``), or ``None``."""
+        norm = normalize_model_id(model)
+        if norm in self._prices:
+            return norm
+        for key in self._keys:
+            if norm.startswith(key) and norm[len(key) : len(key) + 1] == "-":
+                # A further short number is another model version, not a variant of this one
+                # ("claude-opus-4-7" is not Opus 4, whose price is three times higher): unknown.
+                nxt = norm[len(key) + 1 :].split("-", 1)[0]
+                if nxt.isdigit() and len(nxt) < 8:
+                    continue
+                return key
+        return None
+
+    def price(self, model: str | None) -> ModelPrice | None:
+        """Per-token prices for ``model``, or ``None`` (with one warning per unknown model ID)."""
+        if not isinstance(model, str):
+            return None  # no model (or junk): nothing to price, nothing worth a warning
+        found = self._cache.get(model, _MISS)
+        if found is not _MISS:
+            return found  # type: ignore[return-value]
+        try:
+            key = self.key_for(model)
+            result = None if key is None else self._prices[key]
+        except Exception:
+            result = None
+        # Plain dict writes are atomic under the GIL; racing threads compute the same value.
+        if len(self._cache) < _CACHE_CAP:
+            self._cache[model] = result
+        if result is None:
+            self._warn_unknown(model)
+        return result
+
+    def _warn_unknown(self, model: str) -> None:
+        with self._lock:
+            if model in self._warned or len(self._warned) >= _WARNED_CAP:
+                return
+            self._warned.add(model)
+        _unknown_log.warning(
+            "anthropic_otel: no price for model %r (price table as of %s); its cost is not recorded. "
+            "Add it with a price file (%s).",
+            model,
+            self.as_of,
+            ENV_PRICES_FILE,
+        )
+
+    def cost(self, usage: Usage, model: str | None) -> CallCost | None:
+        """USD cost of ``usage`` at ``model``'s prices; ``None`` for an unknown model."""
+        p = self.price(model)
+        if p is None:
+            return None
+        c_in = usage.input * p.input
+        c_out = usage.output * p.output
+        c_5m = usage.cache_write_5m * p.cache_write_5m
+        c_1h = usage.cache_write_1h * p.cache_write_1h
+        c_read = usage.cache_read * p.cache_read
+        return CallCost(
+            (
+                (TOKEN_INPUT, c_in),
+                (TOKEN_OUTPUT, c_out),
+                (TOKEN_CACHE_WRITE_5M, c_5m),
+                (TOKEN_CACHE_WRITE_1H, c_1h),
+                (TOKEN_CACHE_READ, c_read),
+            ),
+            c_in + c_out + c_5m + c_1h + c_read,
+            usage.total_input * p.input + c_out,
+        )
+
+    @classmethod
+    def load(cls, path: str | None) -> PriceTable:
+        """The built-in table extended/overridden by the price file at ``path`` (TOML or JSON).
+
+        File format, USD per million tokens (cache fields optional, default to the multipliers)::
+
+            [models.claude-foo]            {"models": {"claude-foo":
+            input = 3.0                        {"input": 3.0, "output": 15.0,
+            output = 15.0                       "cache_write_5m": 3.75}}}
+            cache_write_5m = 3.75
+
+        A file with any problem is rejected as a whole (one warning naming the file and the
+        problem; the built-in table is used): half-applying a price list would produce costs that
+        look right and are not.
+        """
+        if not path:
+            return cls()
+        try:
+            overrides = _read_price_file(path)
+        except _PriceFileError as exc:
+            _log.warning("anthropic_otel: price file %s ignored, built-in prices used: %s", path, exc)
+            return cls()
+        except Exception as exc:  # never raise into the application
+            _log.warning(
+                "anthropic_otel: price file %s ignored, built-in prices used: %s: %s",
+                path,
+                type(exc).__name__,
+                exc,
+            )
+            return cls()
+        prices = _builtin_prices()
+        prices.update(overrides)
+        return cls(prices)
+
+
+def default_table(path: str | None = None) -> PriceTable:
+    """Built-in prices plus the price file at ``path``, else at ``$ANTHROPIC_OTEL_PRICES_FILE``."""
+    if path is None:
+        path = os.environ.get(ENV_PRICES_FILE, "").strip() or None
+    return PriceTable.load(path)
+
+
+def _builtin_prices() -> dict[str, ModelPrice]:
+    return {key: ModelPrice.per_million(*values) for key, values in BUILTIN_PRICES.items()}
+
+
+class _PriceFileError(Exception):
+    """A price-file problem, worded for the one warning the user sees."""
+
+
+def _read_price_file(path: str) -> dict[str, ModelPrice]:
+    lower = path.lower()
+    if lower.endswith(".json"):
+        is_json = True
+    elif lower.endswith(".toml"):
+        is_json = False
+    else:
+        raise _PriceFileError("unknown file type: the name must end in .toml or .json")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise _PriceFileError("file not found") from None
+    except OSError as exc:
+        raise _PriceFileError(f"cannot read it: {exc.strerror or exc}") from None
+    if is_json:
+        try:
+            data: Any = json.loads(raw)
+        except ValueError as exc:
+            raise _PriceFileError(f"invalid JSON: {exc}") from None
+    else:
+        data = _parse_toml(raw)
+    return _validate(data)
+
+
+def _parse_toml(raw: bytes) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib as toml
+    else:
+        try:
+            import tomli as toml
+        except ImportError:
+            raise _PriceFileError(
+                "reading TOML needs Python 3.11+ or the 'tomli' package; install tomli or use a .json file"
+            ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _PriceFileError(f"not UTF-8 text: {exc}") from None
+    try:
+        return toml.loads(text)
+    except toml.TOMLDecodeError as exc:
+        raise _PriceFileError(f"invalid TOML: {exc}") from None
+
+
+def _number(value: Any, where: str) -> float:
+    # bool is an int subclass; "input = true" is a typo, not a price of $1.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _PriceFileError(f"{where} must be a number, not {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise _PriceFileError(f"{where} must be a finite number >= 0, not {value!r}")
+    return number
+
+
+def _validate(data: Any) -> dict[str, ModelPrice]:
+    if not isinstance(data, dict):
+        raise _PriceFileError(f"top level must be a table/object, not {type(data).__name__}")
+    unknown = sorted(set(data) - _FILE_TOP_LEVEL)
+    if unknown:
+        raise _PriceFileError(f"unknown top-level key(s) {unknown}; expected 'models' (and optional 'as_of')")
+    models = data.get("models")
+    if not isinstance(models, dict):
+        raise _PriceFileError("'models' must be a table/object of model -> prices")
+    result: dict[str, ModelPrice] = {}
+    for model, entry in models.items():
+        where = f"models.{model}"
+        if not isinstance(entry, dict):
+            raise _PriceFileError(f"{where} must be a table/object, not {type(entry).__name__}")
+        extra = sorted(set(entry) - set(_FILE_FIELDS))
+        if extra:
+            raise _PriceFileError(f"{where}: unknown field(s) {extra}; allowed: {list(_FILE_FIELDS)}")
+        for required in (TOKEN_INPUT, TOKEN_OUTPUT):
+            if required not in entry:
+                raise _PriceFileError(f"{where}: missing required field '{required}'")
+        values = {name: _number(entry[name], f"{where}.{name}") for name in _FILE_FIELDS if name in entry}
+        key = normalize_model_id(str(model))
+        if not key:
+            raise _PriceFileError(f"{where}: empty model ID")
+        result[key] = ModelPrice.per_million(
+            values[TOKEN_INPUT],
+            values[TOKEN_OUTPUT],
+            values.get(TOKEN_CACHE_WRITE_5M),
+            values.get(TOKEN_CACHE_WRITE_1H),
+            values.get(TOKEN_CACHE_READ),
+        )
+    return result

@@ -1,0 +1,287 @@
+"""Every telemetry name the package emits: instruments, units, attributes and enum values.
+
+This module is the single source of truth for names. Nothing else in the package spells a
+metric or attribute name; `docs/telemetry.md` is generated from the `INSTRUMENTS`,
+`SPAN_ATTRIBUTES` and `ENUMS` tables below and a test fails when the two drift apart.
+Names are API: change one only with a changelog entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+# --- GenAI semantic-convention attributes (as the SDK's own tracing writes them) ---------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+HTTP_REQUEST_RESEND_COUNT: Final = "http.request.resend_count"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+ERROR_TYPE: Final = "error.type"
+
+PROVIDER_ANTHROPIC: Final = "anthropic"
+OPERATION_CHAT: Final = "chat"
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
+
+# Event carrying prompt/output content when capture is on (GenAI semconv event name).
+EVENT_GEN_AI_CONTENT: Final = "gen_ai.client.inference.operation.details"
+
+# --- Our attributes ---------------------------------------------------------------------
+ANTHROPIC_TOKEN_TYPE: Final = "anthropic.token.type"
+ANTHROPIC_CACHE_HIT_RATIO: Final = "anthropic.cache.hit_ratio"
+ANTHROPIC_COST_USD: Final = "anthropic.cost.usd"
+ANTHROPIC_REQUEST_OUTCOME: Final = "anthropic.request.outcome"
+ANTHROPIC_REQUEST_STREAM: Final = "anthropic.request.stream"
+ANTHROPIC_STREAM_END_REASON: Final = "anthropic.stream.end_reason"
+ANTHROPIC_DUPLICATE_STATE: Final = "anthropic.duplicate.state"
+ANTHROPIC_FALLBACK_FROM_MODEL: Final = "anthropic.fallback.from_model"
+ANTHROPIC_FALLBACK_TO_MODEL: Final = "anthropic.fallback.to_model"
+ANTHROPIC_FALLBACK_REASON: Final = "anthropic.fallback.reason"
+ANTHROPIC_INTERNAL_ERROR_SITE: Final = "anthropic_otel.site"
+
+# --- Enum values --------------------------------------------------------------------------
+TOKEN_INPUT: Final = "input"
+TOKEN_OUTPUT: Final = "output"
+TOKEN_CACHE_WRITE_5M: Final = "cache_write_5m"
+TOKEN_CACHE_WRITE_1H: Final = "cache_write_1h"
+TOKEN_CACHE_READ: Final = "cache_read"
+TOKEN_TYPES: Final = (TOKEN_INPUT, TOKEN_OUTPUT, TOKEN_CACHE_WRITE_5M, TOKEN_CACHE_WRITE_1H, TOKEN_CACHE_READ)
+
+OUTCOME_SUCCESS: Final = "success"
+OUTCOME_ERROR: Final = "error"
+
+END_COMPLETE: Final = "complete"
+END_ERROR: Final = "error"
+END_TIMEOUT: Final = "timeout"
+END_UNEXPECTED_CLOSE: Final = "unexpected_close"
+END_CANCELLED: Final = "cancelled"
+END_ABANDONED: Final = "abandoned"
+END_REASONS: Final = (END_COMPLETE, END_ERROR, END_TIMEOUT, END_UNEXPECTED_CLOSE, END_CANCELLED, END_ABANDONED)
+
+DUPLICATE_IN_FLIGHT: Final = "in_flight"
+DUPLICATE_COMPLETED: Final = "completed"
+
+FALLBACK_TO_CANNED: Final = "canned"
+FALLBACK_REASONS: Final = ("overloaded", "rate_limited", "server_error", "timeout", "refusal")
+
+ERROR_TIMEOUT: Final = "timeout"
+ERROR_CONNECTION: Final = "connection_error"
+ERROR_OVERLOADED: Final = "overloaded_error"
+
+# --- Instruments --------------------------------------------------------------------------
+COUNTER: Final = "counter"
+HISTOGRAM: Final = "histogram"
+UPDOWN: Final = "updowncounter"
+GAUGE: Final = "gauge"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    name: str
+    kind: str
+    unit: str
+    description: str
+    attributes: tuple[str, ...]
+
+
+GEN_AI_CLIENT_OPERATION_DURATION: Final = Instrument(
+    "gen_ai.client.operation.duration",
+    HISTOGRAM,
+    "s",
+    "Duration of one logical call, all SDK retries and the whole stream included.",
+    (GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, ERROR_TYPE),
+)
+GEN_AI_CLIENT_TOKEN_USAGE: Final = Instrument(
+    "gen_ai.client.token.usage",
+    HISTOGRAM,
+    "{token}",
+    "Tokens per call; input counts all input tokens, cache reads and writes included.",
+    (GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_TOKEN_TYPE),
+)
+GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: Final = Instrument(
+    "gen_ai.client.operation.time_to_first_chunk",
+    HISTOGRAM,
+    "s",
+    "Streams only: time from the call to the first streamed event.",
+    (GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL),
+)
+ANTHROPIC_TOKENS: Final = Instrument(
+    "anthropic.tokens",
+    COUNTER,
+    "{token}",
+    "Billed tokens by kind: uncached input, output, cache writes (5m, 1h) and cache reads.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_TOKEN_TYPE),
+)
+ANTHROPIC_COST: Final = Instrument(
+    "anthropic.cost.usd",
+    COUNTER,
+    "{USD}",
+    "Cost in US dollars by token kind, from the price table (unknown models are skipped).",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_TOKEN_TYPE),
+)
+ANTHROPIC_COST_UNCACHED: Final = Instrument(
+    "anthropic.cost.uncached.usd",
+    COUNTER,
+    "{USD}",
+    "What the same tokens would have cost with no prompt caching; minus anthropic.cost.usd = net cache saving.",
+    (GEN_AI_REQUEST_MODEL,),
+)
+ANTHROPIC_ATTEMPTS: Final = Instrument(
+    "anthropic.attempts",
+    COUNTER,
+    "{attempt}",
+    "Every HTTP attempt, the SDK's internal retries included.",
+    (GEN_AI_REQUEST_MODEL, HTTP_RESPONSE_STATUS_CODE, ERROR_TYPE),
+)
+ANTHROPIC_REQUESTS: Final = Instrument(
+    "anthropic.requests",
+    COUNTER,
+    "{request}",
+    "Logical calls (one per SDK method call, whatever its retries) by outcome.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_REQUEST_OUTCOME, ERROR_TYPE, ANTHROPIC_REQUEST_STREAM),
+)
+ANTHROPIC_STREAMS: Final = Instrument(
+    "anthropic.streams",
+    COUNTER,
+    "{stream}",
+    "Finished streams by their one end reason.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_STREAM_END_REASON),
+)
+ANTHROPIC_STREAMS_ACTIVE: Final = Instrument(
+    "anthropic.streams.active",
+    UPDOWN,
+    "{stream}",
+    "Streams open now.",
+    (GEN_AI_REQUEST_MODEL,),
+)
+ANTHROPIC_STREAMS_STALLED: Final = Instrument(
+    "anthropic.streams.stalled",
+    UPDOWN,
+    "{stream}",
+    "Streams silent for longer than the idle threshold, now.",
+    (GEN_AI_REQUEST_MODEL,),
+)
+ANTHROPIC_FALLBACK_HOPS: Final = Instrument(
+    "anthropic.fallback.hops",
+    COUNTER,
+    "{hop}",
+    "Fallback hops from one model to the next (or to a canned answer).",
+    (ANTHROPIC_FALLBACK_FROM_MODEL, ANTHROPIC_FALLBACK_TO_MODEL, ANTHROPIC_FALLBACK_REASON),
+)
+ANTHROPIC_DUPLICATES: Final = Instrument(
+    "anthropic.duplicates",
+    COUNTER,
+    "{request}",
+    "Requests whose fingerprint was already in flight or completed within the window.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_DUPLICATE_STATE),
+)
+ANTHROPIC_DUPLICATES_TOKENS: Final = Instrument(
+    "anthropic.duplicates.tokens",
+    COUNTER,
+    "{token}",
+    "Tokens billed for duplicate requests.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_DUPLICATE_STATE),
+)
+ANTHROPIC_RETRIES_UNACKNOWLEDGED: Final = Instrument(
+    "anthropic.retries.unacknowledged",
+    COUNTER,
+    "{attempt}",
+    "Retries sent after a timeout or lost connection, when the server may already have billed the first attempt.",
+    (GEN_AI_REQUEST_MODEL, ERROR_TYPE),
+)
+ANTHROPIC_OTEL_INTERNAL_ERRORS: Final = Instrument(
+    "anthropic_otel.internal_errors",
+    COUNTER,
+    "{error}",
+    "Failures caught inside the instrumentation (never raised to the application), by site.",
+    (ANTHROPIC_INTERNAL_ERROR_SITE,),
+)
+ANTHROPIC_CACHE_SYSTEM_VARIANTS: Final = Instrument(
+    "anthropic.cache.system_variants",
+    GAUGE,
+    "{variant}",
+    "Distinct cache-writing system prompts per model in the window (the A/B-test trap).",
+    (GEN_AI_REQUEST_MODEL,),
+)
+
+# Instruments this release records. Listed ones not yet recorded are documented as planned.
+INSTRUMENTS: Final = (
+    GEN_AI_CLIENT_OPERATION_DURATION,
+    GEN_AI_CLIENT_TOKEN_USAGE,
+    GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK,
+    ANTHROPIC_TOKENS,
+    ANTHROPIC_COST,
+    ANTHROPIC_COST_UNCACHED,
+    ANTHROPIC_REQUESTS,
+    ANTHROPIC_OTEL_INTERNAL_ERRORS,
+)
+PLANNED_INSTRUMENTS: Final = (
+    ANTHROPIC_ATTEMPTS,
+    ANTHROPIC_STREAMS,
+    ANTHROPIC_STREAMS_ACTIVE,
+    ANTHROPIC_STREAMS_STALLED,
+    ANTHROPIC_FALLBACK_HOPS,
+    ANTHROPIC_DUPLICATES,
+    ANTHROPIC_DUPLICATES_TOKENS,
+    ANTHROPIC_RETRIES_UNACKNOWLEDGED,
+    ANTHROPIC_CACHE_SYSTEM_VARIANTS,
+)
+
+# Explicit bucket boundaries (the SDK default buckets are for milliseconds).
+DURATION_BUCKETS_S: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+TOKEN_BUCKETS: Final = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
+
+# --- Span attributes we set (on the SDK's span, or on ours) --------------------------------
+SPAN_ATTRIBUTES: Final = {
+    GEN_AI_OPERATION_NAME: "Always `chat` for the Messages API.",
+    GEN_AI_PROVIDER_NAME: "Always `anthropic`.",
+    GEN_AI_REQUEST_MODEL: "The model the call asked for.",
+    GEN_AI_RESPONSE_MODEL: "The model that answered.",
+    GEN_AI_RESPONSE_ID: "The message id.",
+    GEN_AI_RESPONSE_FINISH_REASONS: "The stop reason, as a one-element list.",
+    GEN_AI_USAGE_INPUT_TOKENS: "All input tokens, cache reads and writes included.",
+    GEN_AI_USAGE_OUTPUT_TOKENS: "Output tokens.",
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: "Input tokens read from the prompt cache.",
+    GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "Input tokens written to the prompt cache (5m and 1h).",
+    ANTHROPIC_CACHE_HIT_RATIO: "cache_read / (cache_read + cache writes), only when the call touched the cache.",
+    ANTHROPIC_COST_USD: "Cost of the call in USD (absent for models missing from the price table).",
+    ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
+}
+
+# Environment variables (settings.py reads them; listed here so the reference is complete).
+ENV_PREFIX: Final = "ANTHROPIC_OTEL_"
+ENV_CAPTURE_CONTENT: Final = "ANTHROPIC_OTEL_CAPTURE_CONTENT"
+ENV_PRICES_FILE: Final = "ANTHROPIC_OTEL_PRICES_FILE"
+ENV_DEDUP: Final = "ANTHROPIC_OTEL_DEDUP"
+ENV_DEDUP_REDIS_URL: Final = "ANTHROPIC_OTEL_DEDUP_REDIS_URL"
+ENV_DEDUP_WINDOW_S: Final = "ANTHROPIC_OTEL_DEDUP_WINDOW_S"
+ENV_DEDUP_HMAC_KEY: Final = "ANTHROPIC_OTEL_DEDUP_HMAC_KEY"
+ENV_STREAM_IDLE_TIMEOUT_S: Final = "ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S"
+ENV_STREAM_IDLE_ENFORCE: Final = "ANTHROPIC_OTEL_STREAM_IDLE_ENFORCE"
+
+ENUMS: Final = {
+    ANTHROPIC_TOKEN_TYPE: TOKEN_TYPES,
+    GEN_AI_TOKEN_TYPE: (TOKEN_TYPE_INPUT, TOKEN_TYPE_OUTPUT),
+    ANTHROPIC_REQUEST_OUTCOME: (OUTCOME_SUCCESS, OUTCOME_ERROR),
+    ANTHROPIC_STREAM_END_REASON: END_REASONS,
+    ANTHROPIC_DUPLICATE_STATE: (DUPLICATE_IN_FLIGHT, DUPLICATE_COMPLETED),
+    ANTHROPIC_FALLBACK_REASON: FALLBACK_REASONS,
+}
+
+# Logger names users can filter on.
+LOGGER: Final = "anthropic_otel"
+LOGGER_UNKNOWN_MODEL: Final = "anthropic_otel.unknown_model"

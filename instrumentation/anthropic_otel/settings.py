@@ -1,0 +1,110 @@
+"""Environment variables and `instrument(**kwargs)` resolved into one frozen `Settings` object.
+
+Environment first, keyword arguments override it. An invalid value never stops the host
+application: it gives one warning naming the variable and the value, and the default is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Mapping
+
+from . import semconv
+
+_log = logging.getLogger(semconv.LOGGER)
+
+DEDUP_MODES = ("memory", "redis", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    capture_content: bool = False
+    prices_file: str | None = None
+    dedup: str = "memory"
+    dedup_redis_url: str | None = None
+    dedup_window_s: float = 600.0
+    dedup_hmac_key: str | None = None
+    stream_idle_timeout_s: float = 30.0
+    stream_idle_enforce: bool = False
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a positive number of seconds")
+    return value
+
+
+def _parse_dedup(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in DEDUP_MODES:
+        raise ValueError(f"expected one of {', '.join(DEDUP_MODES)}")
+    return value
+
+
+def _parse_text(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "capture_content": (semconv.ENV_CAPTURE_CONTENT, _parse_bool),
+    "prices_file": (semconv.ENV_PRICES_FILE, _parse_text),
+    "dedup": (semconv.ENV_DEDUP, _parse_dedup),
+    "dedup_redis_url": (semconv.ENV_DEDUP_REDIS_URL, _parse_text),
+    "dedup_window_s": (semconv.ENV_DEDUP_WINDOW_S, _parse_positive_float),
+    "dedup_hmac_key": (semconv.ENV_DEDUP_HMAC_KEY, _parse_text),
+    "stream_idle_timeout_s": (semconv.ENV_STREAM_IDLE_TIMEOUT_S, _parse_positive_float),
+    "stream_idle_enforce": (semconv.ENV_STREAM_IDLE_ENFORCE, _parse_bool),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from `environ` (default: `os.environ`), then `overrides`; bad values warn and fall back."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for field in fields(Settings):
+        variable, parse = _PARSERS[field.name]
+        source, raw = variable, env.get(variable)
+        if field.name in overrides and overrides[field.name] is not None:
+            source, raw = f"instrument({field.name}=...)", overrides[field.name]
+        if raw is None:
+            continue
+        try:
+            values[field.name] = parse(raw) if isinstance(raw, str) else _coerce(raw, field.name, parse)
+        except (TypeError, ValueError) as err:
+            _log.warning(
+                "anthropic-otel: ignoring %s=%r (%s); using the default %r",
+                source,
+                raw,
+                err,
+                getattr(defaults, field.name),
+            )
+    unknown = set(overrides) - {f.name for f in fields(Settings)} - _INSTRUMENTOR_KWARGS
+    if unknown:
+        _log.warning("anthropic-otel: ignoring unknown instrument() options: %s", ", ".join(sorted(unknown)))
+    return Settings(**values)
+
+
+def _coerce(raw: Any, name: str, parse: Callable[[str], Any]) -> Any:
+    """Keyword arguments may be typed values already; they still go through the same checks."""
+    if isinstance(raw, bool) or name in ("prices_file", "dedup_redis_url", "dedup_hmac_key"):
+        return parse(str(raw).lower() if isinstance(raw, bool) else str(raw))
+    if isinstance(raw, (int, float)):
+        return parse(repr(float(raw)))
+    raise TypeError(f"unsupported type {type(raw).__name__}")
+
+
+# Keyword arguments BaseInstrumentor passes through that are not settings.
+_INSTRUMENTOR_KWARGS = {"tracer_provider", "meter_provider", "logger_provider", "event_logger_provider"}

@@ -1,0 +1,61 @@
+import logging
+
+import pytest
+
+from anthropic_otel.settings import Settings, load_settings
+
+
+def test_defaults_with_empty_environment() -> None:
+    assert load_settings({}) == Settings()
+
+
+def test_environment_values_are_parsed() -> None:
+    s = load_settings(
+        {
+            "ANTHROPIC_OTEL_CAPTURE_CONTENT": "true",
+            "ANTHROPIC_OTEL_DEDUP": "Redis",
+            "ANTHROPIC_OTEL_DEDUP_WINDOW_S": "86400",
+            "ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S": "0.5",
+            "ANTHROPIC_OTEL_STREAM_IDLE_ENFORCE": "1",
+            "ANTHROPIC_OTEL_PRICES_FILE": "/etc/prices.toml",
+        }
+    )
+    assert s.capture_content is True
+    assert s.dedup == "redis"
+    assert s.dedup_window_s == 86400.0
+    assert s.stream_idle_timeout_s == 0.5
+    assert s.stream_idle_enforce is True
+    assert s.prices_file == "/etc/prices.toml"
+
+
+def test_keyword_arguments_override_environment() -> None:
+    s = load_settings({"ANTHROPIC_OTEL_CAPTURE_CONTENT": "true"}, capture_content=False, stream_idle_timeout_s=2)
+    assert s.capture_content is False
+    assert s.stream_idle_timeout_s == 2.0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        ("ANTHROPIC_OTEL_CAPTURE_CONTENT", "maybe", "capture_content"),
+        ("ANTHROPIC_OTEL_DEDUP", "postgres", "dedup"),
+        ("ANTHROPIC_OTEL_DEDUP_WINDOW_S", "-5", "dedup_window_s"),
+        ("ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S", "soon", "stream_idle_timeout_s"),
+        ("ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S", "inf", "stream_idle_timeout_s"),
+    ],
+)
+def test_invalid_value_warns_once_naming_the_variable_and_uses_the_default(
+    caplog: pytest.LogCaptureFixture, variable: str, value: str, field: str
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="anthropic_otel"):
+        s = load_settings({variable: value})
+    assert getattr(s, field) == getattr(Settings(), field)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert variable in warnings[0].getMessage() and repr(value) in warnings[0].getMessage()
+
+
+def test_unknown_keyword_warns(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="anthropic_otel"):
+        load_settings({}, capture_contnet=True, meter_provider=None)
+    assert ["capture_contnet" in r.getMessage() for r in caplog.records] == [True]
