@@ -43,8 +43,6 @@ class _StreamObserver:
         elif name == "error":
             self._settle()
             record.finish(error_type=_error_event_type(sse))
-        elif name == "content_block_start" and record.first_chunk_at is None:
-            record.first_chunk_at = time.perf_counter()
 
     def delta(self, sse: Any) -> None:
         record = self.record
