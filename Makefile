@@ -8,7 +8,18 @@ SDK_NEWEST ?= 2.13.*
 OLD_VENV ?= .venv-sdk-oldest
 PYTEST_FLAGS ?= -W error -q
 
-.PHONY: demo test test-main test-sdk-oldest lint typecheck clean
+.PHONY: demo test test-main test-sdk-oldest lint typecheck clean system-deps
+
+# Real servers the end-to-end tests start: redis-server, prometheus + promtool, alertmanager.
+SYSTEM_TOOLS := redis-server promtool prometheus alertmanager
+SYSTEM_PACKAGES := redis-server prometheus prometheus-alertmanager
+
+system-deps:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +36,7 @@ $(OLD_VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/anthropic-otel demo
 
-test: test-main test-sdk-oldest
+test: system-deps lint test-main test-sdk-oldest
 
 test-main: $(VENV)/.installed
 	@$(PY) -c "import anthropic; print('anthropic SDK', anthropic.__version__)"

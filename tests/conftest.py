@@ -6,17 +6,17 @@ provider is installed for the session and its exporter is cleared before each te
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from anthropic_otel import AnthropicInstrumentor, _guard
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-from anthropic_otel import AnthropicInstrumentor, _guard
 
 _SPANS = InMemorySpanExporter()
 _TRACER_PROVIDER = TracerProvider()

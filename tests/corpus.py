@@ -21,7 +21,7 @@ def corpus_path() -> Path:
     return Path(os.environ.get("ANTHROPIC_OTEL_CORPUS", str(DEFAULT_PATH)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: str) -> tuple[dict[str, Any], ...]:
     with open(path, encoding="utf-8") as fh:
         return tuple(json.loads(line) for line in fh if line.strip())

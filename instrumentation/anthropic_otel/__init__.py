@@ -8,7 +8,8 @@ sync and async, streaming or not. Names are listed in `anthropic_otel.semconv`.
 from __future__ import annotations
 
 import logging
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
@@ -42,7 +43,10 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
         instruments = Instruments(meter)
         _runtime.current = _runtime.Runtime(
-            settings=settings, instruments=instruments, tracer=tracer, prices=PriceTable.load(settings.prices_file)
+            settings=settings,
+            instruments=instruments,
+            tracer=tracer,
+            prices=PriceTable.load(settings.prices_file),
         )
         _guard.on_internal_error = instruments.count_internal_error
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Optional
+from functools import partial
+from typing import Any
 
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -40,7 +41,13 @@ class CallRecord:
     )
 
     def __init__(
-        self, runtime: Runtime, model: str, stream: bool, span: Optional[Span], owns_span: bool, request_body: Any
+        self,
+        runtime: Runtime,
+        model: str,
+        stream: bool,
+        span: Span | None,
+        owns_span: bool,
+        request_body: Any,
     ) -> None:
         self.runtime = runtime
         self.model = model
@@ -48,18 +55,18 @@ class CallRecord:
         self.span = span
         self.owns_span = owns_span
         self.start = time.perf_counter()
-        self.usage: Optional[Usage] = None
-        self.response_model: Optional[str] = None
-        self.response_id: Optional[str] = None
-        self.stop_reason: Optional[str] = None
+        self.usage: Usage | None = None
+        self.response_model: str | None = None
+        self.response_id: str | None = None
+        self.stop_reason: str | None = None
         # Kept only when content capture is on: the prompt and output never leave memory otherwise.
         self.request_body = request_body if runtime.settings.capture_content else None
-        self.output_text: Optional[list[str]] = [] if runtime.settings.capture_content else None
-        self.first_chunk_at: Optional[float] = None
+        self.output_text: list[str] | None = [] if runtime.settings.capture_content else None
+        self.first_chunk_at: float | None = None
         self.finished = False
         self.span_enriched = False
         # The span current when the call started: the SDK's span is whichever differs from it.
-        self.outer: Optional[Span] = None
+        self.outer: Span | None = None
 
     # -- what hooks feed ------------------------------------------------------------------
     def take_message(self, message: Any) -> None:
@@ -67,13 +74,12 @@ class CallRecord:
         from .record.usage import usage_from_message
 
         self.usage = usage_from_message(message)
-        get = message.get if isinstance(message, dict) else lambda k: getattr(message, k, None)
-        self.response_model = get("model")
-        self.response_id = get("id")
-        self.stop_reason = get("stop_reason")
+        self.response_model = _field(message, "model")
+        self.response_id = _field(message, "id")
+        self.stop_reason = _field(message, "stop_reason")
         if self.output_text is not None:
-            for block in get("content") or ():
-                text = block.get("text") if isinstance(block, dict) else getattr(block, "text", None)
+            for block in _field(message, "content") or ():
+                text = _field(block, "text")
                 if isinstance(text, str):
                     self.output_text.append(text)
 
@@ -92,7 +98,9 @@ class CallRecord:
             if self.stop_reason:
                 span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, (self.stop_reason,))
             if self.first_chunk_at is not None:
-                span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_at - self.start)
+                span.set_attribute(
+                    semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_at - self.start
+                )
         if usage is not None:
             if self.owns_span:
                 span.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, usage.total_input)
@@ -114,12 +122,14 @@ class CallRecord:
         if body.get("system") is not None:
             attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(body["system"], default=str)
         if self.output_text is not None:
-            output = [{"role": "assistant", "parts": [{"type": "text", "content": "".join(self.output_text)}]}]
+            output = [
+                {"role": "assistant", "parts": [{"type": "text", "content": "".join(self.output_text)}]}
+            ]
             attributes[semconv.GEN_AI_OUTPUT_MESSAGES] = json.dumps(output)
         span.add_event(semconv.EVENT_GEN_AI_CONTENT, attributes)
 
     # -- the one end ----------------------------------------------------------------------
-    def finish(self, error: Optional[BaseException] = None, error_type: Optional[str] = None) -> None:
+    def finish(self, error: BaseException | None = None, error_type: str | None = None) -> None:
         """Record the call's metrics and end our span. Runs once; later calls do nothing."""
         if self.finished:
             return
@@ -130,10 +140,12 @@ class CallRecord:
             with guard("call.end_span"):
                 if error is not None or error_type is not None:
                     self.span.set_attribute(semconv.ERROR_TYPE, error_type or type(error).__name__)
-                    self.span.set_status(Status(StatusCode.ERROR, str(error) if error is not None else error_type))
+                    self.span.set_status(
+                        Status(StatusCode.ERROR, str(error) if error is not None else error_type)
+                    )
                 self.span.end()
 
-    def _record(self, error: Optional[BaseException], error_type: Optional[str]) -> None:
+    def _record(self, error: BaseException | None, error_type: str | None) -> None:
         runtime = self.runtime
         inst = runtime.instruments
         model = self.model
@@ -154,7 +166,9 @@ class CallRecord:
                 ("req", model, error_type, self.stream),
                 lambda: {
                     semconv.GEN_AI_REQUEST_MODEL: model,
-                    semconv.ANTHROPIC_REQUEST_OUTCOME: semconv.OUTCOME_ERROR if error_type else semconv.OUTCOME_SUCCESS,
+                    semconv.ANTHROPIC_REQUEST_OUTCOME: semconv.OUTCOME_ERROR
+                    if error_type
+                    else semconv.OUTCOME_SUCCESS,
                     **({semconv.ERROR_TYPE: error_type} if error_type else {}),
                     semconv.ANTHROPIC_REQUEST_STREAM: self.stream,
                 },
@@ -177,19 +191,28 @@ class CallRecord:
         for token_type, count in usage.by_type():
             # Input and output always get a sample so their series exist; cache kinds only when used.
             if count or token_type in (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT):
-                inst.tokens.add(count, inst.attrs(("tok", model, token_type), lambda: _typed_attrs(model, token_type)))
+                inst.tokens.add(
+                    count, inst.attrs(("tok", model, token_type), partial(_typed_attrs, model, token_type))
+                )
         cost = runtime.prices.cost(usage, model)
         if cost is None:
             return
         for token_type, usd in cost.by_type:
             if usd or token_type in (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT):
-                inst.cost.add(usd, inst.attrs(("tok", model, token_type), lambda: _typed_attrs(model, token_type)))
+                inst.cost.add(
+                    usd, inst.attrs(("tok", model, token_type), partial(_typed_attrs, model, token_type))
+                )
         inst.cost_uncached.add(
             cost.uncached_total, inst.attrs(("m", model), lambda: {semconv.GEN_AI_REQUEST_MODEL: model})
         )
 
 
-def _operation_attrs(model: str, error_type: Optional[str]) -> dict[str, Any]:
+def _field(obj: Any, name: str) -> Any:
+    """A field of an SDK model or of its decoded JSON."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _operation_attrs(model: str, error_type: str | None) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
         semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,

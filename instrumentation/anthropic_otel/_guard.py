@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
+from typing import Callable
 
 from . import semconv
 
@@ -18,7 +19,7 @@ _logged_sites: set[str] = set()
 _lock = threading.Lock()
 
 # Set by the instrumentor once its meter exists; a plain callable keeps this module free of OTel.
-on_internal_error: Optional[Callable[[str], None]] = None
+on_internal_error: Callable[[str], None] | None = None
 
 
 def report(site: str, err: BaseException) -> None:

@@ -6,7 +6,7 @@ allocation that could be cached (the overhead budget is a few microseconds per c
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable
 
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import Attributes
@@ -19,7 +19,7 @@ _MAX_CACHED_KEYS = 4096
 
 class Instruments:
     def __init__(self, meter: Meter) -> None:
-        def histogram(spec: semconv.Instrument, buckets: Tuple[float, ...]) -> Any:
+        def histogram(spec: semconv.Instrument, buckets: tuple[float, ...]) -> Any:
             try:
                 return meter.create_histogram(
                     spec.name,
@@ -38,15 +38,17 @@ class Instruments:
 
         self.duration = histogram(semconv.GEN_AI_CLIENT_OPERATION_DURATION, semconv.DURATION_BUCKETS_S)
         self.token_usage = histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE, semconv.TOKEN_BUCKETS)
-        self.time_to_first_chunk = histogram(semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, semconv.DURATION_BUCKETS_S)
+        self.time_to_first_chunk = histogram(
+            semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, semconv.DURATION_BUCKETS_S
+        )
         self.tokens = counter(semconv.ANTHROPIC_TOKENS)
         self.cost = counter(semconv.ANTHROPIC_COST)
         self.cost_uncached = counter(semconv.ANTHROPIC_COST_UNCACHED)
         self.requests = counter(semconv.ANTHROPIC_REQUESTS)
         self.internal_errors = counter(semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS)
-        self._attrs: Dict[Tuple[Any, ...], Attributes] = {}
+        self._attrs: dict[tuple[Any, ...], Attributes] = {}
 
-    def attrs(self, key: Tuple[Any, ...], build: Callable[[], Attributes]) -> Attributes:
+    def attrs(self, key: tuple[Any, ...], build: Callable[[], Attributes]) -> Attributes:
         """A cached attribute dict for `key`; bounded so a flood of model names cannot grow it forever."""
         found = self._attrs.get(key)
         if found is None:

@@ -7,7 +7,6 @@ turns every hook already attached (including middleware inside live clients) int
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from opentelemetry.trace import Tracer
 
@@ -24,4 +23,4 @@ class Runtime:
     prices: PriceTable
 
 
-current: Optional[Runtime] = None
+current: Runtime | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 
 def _parse_rates(specs: Sequence[str]) -> dict[str, float]:
@@ -16,11 +16,13 @@ def _parse_rates(specs: Sequence[str]) -> dict[str, float]:
                 raise ValueError
             rates[name.strip()] = float(value)
         except ValueError:
-            raise SystemExit(f"anthropic-otel: --fault expects NAME=RATE (e.g. overloaded=0.02), got {spec!r}") from None
+            raise SystemExit(
+                f"anthropic-otel: --fault expects NAME=RATE (e.g. overloaded=0.02), got {spec!r}"
+            ) from None
     return rates
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="anthropic-otel", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run a workload against the built-in fake API and print the metrics")

@@ -46,7 +46,8 @@ def _collect(reader: Any) -> dict[str, dict[tuple[tuple[str, Any], ...], float]]
             for metric in sm.metrics:
                 for point in metric.data.data_points:
                     key = tuple(sorted(point.attributes.items()))
-                    totals[metric.name][key] += getattr(point, "value", None) or getattr(point, "sum", 0.0)
+                    value = point.value if hasattr(point, "value") else point.sum
+                    totals[metric.name][key] += float(value)
     return totals
 
 
@@ -98,8 +99,18 @@ def main() -> int:
 
     console = Console() if Console().is_terminal else Console(width=150)
     table = Table(title="anthropic-otel demo: what the dashboards show (fake API, real SDK)")
-    for column in ("model", "requests", "input", "output", "cache write", "cache read", "hit ratio",
-                   "cost USD", "uncached USD", "net saving USD"):
+    for column in (
+        "model",
+        "requests",
+        "input",
+        "output",
+        "cache write",
+        "cache read",
+        "hit ratio",
+        "cost USD",
+        "uncached USD",
+        "net saving USD",
+    ):
         table.add_column(column, justify="left" if column == "model" else "right")
     for row in rows:
         ratio = row["hit_ratio"]

@@ -52,6 +52,15 @@ ANTHROPIC_FALLBACK_FROM_MODEL: Final = "anthropic.fallback.from_model"
 ANTHROPIC_FALLBACK_TO_MODEL: Final = "anthropic.fallback.to_model"
 ANTHROPIC_FALLBACK_REASON: Final = "anthropic.fallback.reason"
 ANTHROPIC_INTERNAL_ERROR_SITE: Final = "anthropic_otel.site"
+ANTHROPIC_ATTEMPT_NUMBER: Final = "anthropic.attempt.number"
+ANTHROPIC_ATTEMPT_RETRY_AFTER_S: Final = "anthropic.attempt.retry_after_s"
+ANTHROPIC_ATTEMPT_RETRY_OF_UNACKNOWLEDGED: Final = "anthropic.attempt.retry_of_unacknowledged"
+ANTHROPIC_STREAM_EVENTS: Final = "anthropic.stream.events"
+ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: Final = "anthropic.stream.partial_output_tokens"
+ANTHROPIC_DEDUP_STORE: Final = "anthropic_otel.dedup.store"
+
+# Span event, one per HTTP attempt.
+EVENT_ATTEMPT: Final = "anthropic.attempt"
 
 # --- Enum values --------------------------------------------------------------------------
 TOKEN_INPUT: Final = "input"
@@ -70,7 +79,14 @@ END_TIMEOUT: Final = "timeout"
 END_UNEXPECTED_CLOSE: Final = "unexpected_close"
 END_CANCELLED: Final = "cancelled"
 END_ABANDONED: Final = "abandoned"
-END_REASONS: Final = (END_COMPLETE, END_ERROR, END_TIMEOUT, END_UNEXPECTED_CLOSE, END_CANCELLED, END_ABANDONED)
+END_REASONS: Final = (
+    END_COMPLETE,
+    END_ERROR,
+    END_TIMEOUT,
+    END_UNEXPECTED_CLOSE,
+    END_CANCELLED,
+    END_ABANDONED,
+)
 
 DUPLICATE_IN_FLIGHT: Final = "in_flight"
 DUPLICATE_COMPLETED: Final = "completed"
@@ -218,6 +234,21 @@ ANTHROPIC_CACHE_SYSTEM_VARIANTS: Final = Instrument(
     (GEN_AI_REQUEST_MODEL,),
 )
 
+ANTHROPIC_OTEL_DEDUP_STORE_ERRORS: Final = Instrument(
+    "anthropic_otel.dedup.store_errors",
+    COUNTER,
+    "{error}",
+    "Dedup store failures (Redis down or slow); detection falls back to the in-memory store meanwhile.",
+    (ANTHROPIC_DEDUP_STORE,),
+)
+ANTHROPIC_OTEL_DEDUP_DROPPED: Final = Instrument(
+    "anthropic_otel.dedup.dropped",
+    COUNTER,
+    "{request}",
+    "Requests not checked for duplicates because the background queue to the store was full.",
+    (ANTHROPIC_DEDUP_STORE,),
+)
+
 # Instruments this release records. Listed ones not yet recorded are documented as planned.
 INSTRUMENTS: Final = (
     GEN_AI_CLIENT_OPERATION_DURATION,
@@ -239,11 +270,43 @@ PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_DUPLICATES_TOKENS,
     ANTHROPIC_RETRIES_UNACKNOWLEDGED,
     ANTHROPIC_CACHE_SYSTEM_VARIANTS,
+    ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
+    ANTHROPIC_OTEL_DEDUP_DROPPED,
 )
 
 # Explicit bucket boundaries (the SDK default buckets are for milliseconds).
-DURATION_BUCKETS_S: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
-TOKEN_BUCKETS: Final = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
+DURATION_BUCKETS_S: Final = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
+TOKEN_BUCKETS: Final = (
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
+)
 
 # --- Span attributes we set (on the SDK's span, or on ours) --------------------------------
 SPAN_ATTRIBUTES: Final = {

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import anthropic
-
 from anthropic_otel.fake import FakeAnthropic
 
 SDK_VERSION = tuple(int(p) for p in anthropic.__version__.split(".")[:2])

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from anthropic_otel.fake import FakeAnthropic
 
 from . import sdk
@@ -54,7 +53,9 @@ def test_cache_write_then_read(telemetry: Any, mode: str, is_async: bool, sdk_tr
     cost = "anthropic.cost.usd"
     assert telemetry.value(cost, anthropic__token__type="input") == pytest.approx(4 * 3e-6, rel=1e-9)
     assert telemetry.value(cost, anthropic__token__type="output") == pytest.approx(24 * 15e-6, rel=1e-9)
-    assert telemetry.value(cost, anthropic__token__type="cache_write_5m") == pytest.approx(100 * 3.75e-6, rel=1e-9)
+    assert telemetry.value(cost, anthropic__token__type="cache_write_5m") == pytest.approx(
+        100 * 3.75e-6, rel=1e-9
+    )
     assert telemetry.value(cost, anthropic__token__type="cache_read") == pytest.approx(100 * 0.3e-6, rel=1e-9)
     # Without caching: all 204 input tokens at 3e-6 plus the same output.
     assert telemetry.value("anthropic.cost.uncached.usd") == pytest.approx(204 * 3e-6 + 24 * 15e-6, rel=1e-9)
@@ -82,7 +83,9 @@ def test_cache_write_then_read(telemetry: Any, mode: str, is_async: bool, sdk_tr
     assert first.attributes["anthropic.cache.hit_ratio"] == 0.0
     assert second.attributes["gen_ai.usage.cache_read.input_tokens"] == 100
     assert second.attributes["anthropic.cache.hit_ratio"] == 1.0
-    assert second.attributes["anthropic.cost.usd"] == pytest.approx(2 * 3e-6 + 12 * 15e-6 + 100 * 0.3e-6, rel=1e-9)
+    assert second.attributes["anthropic.cost.usd"] == pytest.approx(
+        2 * 3e-6 + 12 * 15e-6 + 100 * 0.3e-6, rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
@@ -152,9 +155,12 @@ def test_failed_call_records_error_type(telemetry: Any, is_async: bool, sdk_trac
     c = sdk.client(fake, is_async, sdk_tracing, max_retries=0)
     with pytest.raises(anthropic.BadRequestError):
         sdk.create(c, messages=MESSAGES, extra_headers={"x-fake-faults": "400"})
-    assert telemetry.value(
-        "anthropic.requests", anthropic__request__outcome="error", error__type="invalid_request_error"
-    ) == 1
+    assert (
+        telemetry.value(
+            "anthropic.requests", anthropic__request__outcome="error", error__type="invalid_request_error"
+        )
+        == 1
+    )
     assert telemetry.value("gen_ai.client.operation.duration", error__type="invalid_request_error") == 1
     assert telemetry.points("anthropic.tokens") == []
     spans = telemetry.spans()

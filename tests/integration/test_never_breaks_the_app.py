@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 import anthropic
 import pytest
-
 from anthropic_otel import _call, pricing
 from anthropic_otel.fake import FakeAnthropic
 from anthropic_otel.hooks import _calls, streams
@@ -52,16 +51,27 @@ def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
 def scenarios(c: Any) -> dict[str, Callable[[], Any]]:
     def create() -> Any:
         m = sdk.create(c, system=SYSTEM, messages=MESSAGES)
-        return (m.content[0].text, m.usage.input_tokens, m.usage.output_tokens, m.usage.cache_read_input_tokens)
+        return (
+            m.content[0].text,
+            m.usage.input_tokens,
+            m.usage.output_tokens,
+            m.usage.cache_read_input_tokens,
+        )
 
     return {
         "create": create,
         "create_stream": lambda: sdk.create_stream_events(c, messages=MESSAGES),
         "stream_helper": lambda: sdk.stream_text(c, system=SYSTEM, messages=MESSAGES),
-        "retried_529": lambda: sdk.create(c, messages=MESSAGES, extra_headers={"x-fake-faults": "529,529"}).id[:4],
-        "exhausted_529": lambda: sdk.create(c, messages=MESSAGES, extra_headers={"x-fake-faults": "529,529,529"}),
+        "retried_529": lambda: sdk.create(
+            c, messages=MESSAGES, extra_headers={"x-fake-faults": "529,529"}
+        ).id[:4],
+        "exhausted_529": lambda: sdk.create(
+            c, messages=MESSAGES, extra_headers={"x-fake-faults": "529,529,529"}
+        ),
         "bad_request": lambda: sdk.create(c, messages=MESSAGES, extra_headers={"x-fake-faults": "400"}),
-        "error_event": lambda: sdk.create_stream_events(c, messages=MESSAGES, extra_headers={"x-fake-faults": "error_event"}),
+        "error_event": lambda: sdk.create_stream_events(
+            c, messages=MESSAGES, extra_headers={"x-fake-faults": "error_event"}
+        ),
     }
 
 

@@ -1,7 +1,6 @@
 import logging
 
 import pytest
-
 from anthropic_otel.settings import Settings, load_settings
 
 
@@ -29,7 +28,9 @@ def test_environment_values_are_parsed() -> None:
 
 
 def test_keyword_arguments_override_environment() -> None:
-    s = load_settings({"ANTHROPIC_OTEL_CAPTURE_CONTENT": "true"}, capture_content=False, stream_idle_timeout_s=2)
+    s = load_settings(
+        {"ANTHROPIC_OTEL_CAPTURE_CONTENT": "true"}, capture_content=False, stream_idle_timeout_s=2
+    )
     assert s.capture_content is False
     assert s.stream_idle_timeout_s == 2.0
 

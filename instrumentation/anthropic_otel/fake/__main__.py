@@ -22,16 +22,28 @@ def parse_fault(spec: str) -> tuple[Fault, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m anthropic_otel.fake",
-                                     description="Run the fault-injecting fake Anthropic Messages API.")
+    parser = argparse.ArgumentParser(
+        prog="python -m anthropic_otel.fake",
+        description="Run the fault-injecting fake Anthropic Messages API.",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=None, help="seed for random faults")
-    parser.add_argument("--fault", action="append", type=parse_fault, default=[], metavar="NAME=RATE",
-                        help=f"random fault rate, repeatable; names: {', '.join(f.value for f in Fault)}")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=parse_fault,
+        default=[],
+        metavar="NAME=RATE",
+        help=f"random fault rate, repeatable; names: {', '.join(f.value for f in Fault)}",
+    )
     parser.add_argument("--output-tokens", type=int, default=12, help="default reply length in tokens")
-    parser.add_argument("--retry-after-ms", type=int, default=1,
-                        help="retry-after-ms sent on 429/5xx (the real API does not send it); -1 omits it")
+    parser.add_argument(
+        "--retry-after-ms",
+        type=int,
+        default=1,
+        help="retry-after-ms sent on 429/5xx (the real API does not send it); -1 omits it",
+    )
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -41,8 +53,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     rates: dict[str | Fault, float] = {}
     for fault, rate in args.fault:
         rates[fault] = rate
-    serve(args.host, args.port, args.seed, rates, log_level=args.log_level, output_tokens=args.output_tokens,
-          retry_after_ms=None if args.retry_after_ms < 0 else args.retry_after_ms)
+    serve(
+        args.host,
+        args.port,
+        args.seed,
+        rates,
+        log_level=args.log_level,
+        output_tokens=args.output_tokens,
+        retry_after_ms=None if args.retry_after_ms < 0 else args.retry_after_ms,
+    )
 
 
 if __name__ == "__main__":

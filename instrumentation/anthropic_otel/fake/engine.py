@@ -225,8 +225,10 @@ class FakeAnthropic:
         not send `retry-after-ms` (None omits it, and the SDK then honours `retry-after` or backs off).
         `keep_log=False` keeps only the counters (long benchmark runs)."""
         self.seed = seed
-        self.fault_rates: dict[Fault, float] = {Fault.parse(str(k.value if isinstance(k, Fault) else k)): v
-                                                for k, v in (fault_rates or {}).items()}
+        self.fault_rates: dict[Fault, float] = {
+            Fault.parse(str(k.value if isinstance(k, Fault) else k)): v
+            for k, v in (fault_rates or {}).items()
+        }
         if sum(self.fault_rates.values()) > 1.0 + 1e-9:
             raise ValueError("fault rates add up to more than 1")
         self.output_tokens = output_tokens
@@ -264,6 +266,12 @@ class FakeAnthropic:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def waiting(self) -> int:
+        """How many response bodies are currently paused or hung (tests poll this before releasing)."""
+        with self._lock:
+            return len(self._close_callbacks)
 
     def close(self) -> None:
         """Release every hung stream (their bodies end) and make future hangs return at once."""
@@ -384,8 +392,11 @@ class FakeAnthropic:
             resp = FakeResponse(200, self._ok_headers(SSE_CT, request_id, total_in, n_out), iter(chunks))
         else:
             body_bytes = _dumps(_message(msg_id, model, reply_text(n_out), stop_reason, record.usage))
-            resp = FakeResponse(200, self._ok_headers(JSON_CT, request_id, total_in, n_out),
-                                iter(self._shape_json(body_bytes, fault, headers)))
+            resp = FakeResponse(
+                200,
+                self._ok_headers(JSON_CT, request_id, total_in, n_out),
+                iter(self._shape_json(body_bytes, fault, headers)),
+            )
         return self._finish(record, resp)
 
     # -- internals ----------------------------------------------------------------------------------
@@ -431,8 +442,9 @@ class FakeAnthropic:
             headers.append(("retry-after-ms", str(self.retry_after_ms)))
         return FakeResponse(status, headers, iter((body,)))
 
-    def _ok_headers(self, content_type: str, request_id: str, in_tokens: int,
-                    out_tokens: int) -> list[tuple[str, str]]:
+    def _ok_headers(
+        self, content_type: str, request_id: str, in_tokens: int, out_tokens: int
+    ) -> list[tuple[str, str]]:
         reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
         in_left, out_left = max(0, 2_000_000 - in_tokens), max(0, 400_000 - out_tokens)
         return [
@@ -480,35 +492,65 @@ class FakeAnthropic:
             return [Pause(self._delay(headers)), body]
         return [body]
 
-    def _stream_chunks(self, msg_id: str, model: str, usage: _Usage, n_out: int, stop_reason: str,
-                       fault: Fault, headers: Mapping[str, str]) -> list[Chunk]:
+    def _stream_chunks(
+        self,
+        msg_id: str,
+        model: str,
+        usage: _Usage,
+        n_out: int,
+        stop_reason: str,
+        fault: Fault,
+        headers: Mapping[str, str],
+    ) -> list[Chunk]:
         full = _usage_dict(usage, 1)  # message_start reports output_tokens 1, like the real API
         start_msg: dict[str, Any] = {
-            "model": model, "id": msg_id, "type": "message", "role": "assistant", "content": [],
-            "stop_reason": None, "stop_sequence": None, "stop_details": None, "usage": full,
+            "model": model,
+            "id": msg_id,
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "stop_details": None,
+            "usage": full,
         }
         events: list[Chunk] = [
             _sse("message_start", {"type": "message_start", "message": start_msg}),
-            _sse("content_block_start",
-                 {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            _sse(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            ),
             _PING,
         ]
         head = len(events)
         events.extend(
-            _sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                         "delta": {"type": "text_delta", "text": _reply_token(i)}})
+            _sse(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": _reply_token(i)},
+                },
+            )
             for i in range(n_out)
         )
         # Newer API versions repeat the cumulative input/cache counts in message_delta.usage.
-        delta_usage = {"input_tokens": usage.input_tokens,
-                       "cache_creation_input_tokens": usage.cache_creation,
-                       "cache_read_input_tokens": usage.cache_read, "output_tokens": n_out}
+        delta_usage = {
+            "input_tokens": usage.input_tokens,
+            "cache_creation_input_tokens": usage.cache_creation,
+            "cache_read_input_tokens": usage.cache_read,
+            "output_tokens": n_out,
+        }
         events += [
             _sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            _sse("message_delta", {"type": "message_delta",
-                                   "delta": {"stop_reason": stop_reason, "stop_sequence": None,
-                                             "stop_details": None},
-                                   "usage": delta_usage}),
+            _sse(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop_reason, "stop_sequence": None, "stop_details": None},
+                    "usage": delta_usage,
+                },
+            ),
             _sse("message_stop", {"type": "message_stop"}),
         ]
         cut = head + min(self._after(headers), n_out)
@@ -594,8 +636,10 @@ def _usage_dict(u: _Usage, output_tokens: int) -> dict[str, Any]:
         "input_tokens": u.input_tokens,
         "cache_creation_input_tokens": u.cache_creation,
         "cache_read_input_tokens": u.cache_read,
-        "cache_creation": {"ephemeral_5m_input_tokens": u.cache_write_5m,
-                           "ephemeral_1h_input_tokens": u.cache_write_1h},
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": u.cache_write_5m,
+            "ephemeral_1h_input_tokens": u.cache_write_1h,
+        },
         "output_tokens": output_tokens,
         "service_tier": "standard",
         "inference_geo": "not_available",
@@ -604,9 +648,17 @@ def _usage_dict(u: _Usage, output_tokens: int) -> dict[str, Any]:
 
 def _message(msg_id: str, model: str, text: str, stop_reason: str, usage: dict[str, Any]) -> dict[str, Any]:
     # Field order as the current API sends it (model first).
-    return {"model": model, "id": msg_id, "type": "message", "role": "assistant",
-            "content": [{"type": "text", "text": text}], "stop_reason": stop_reason,
-            "stop_sequence": None, "stop_details": None, "usage": usage}
+    return {
+        "model": model,
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "stop_details": None,
+        "usage": usage,
+    }
 
 
 def _block_tokens(block: object) -> int:
@@ -664,13 +716,16 @@ def _parse_prompt(req: Mapping[str, Any], *, need_max_tokens: bool) -> tuple[str
         blocks.extend(_blocks_of("messages", msg["role"], msg["content"]))
     marked = [b for b in blocks if b.ttl is not None]
     if len(marked) > MAX_CACHE_BREAKPOINTS:
-        raise _BadRequest(f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
-                          f"Found {len(marked)}.")
+        raise _BadRequest(
+            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
+            f"Found {len(marked)}."
+        )
     seen_5m = False
     for b in marked:
         if b.ttl == "1h" and seen_5m:
-            raise _BadRequest("a ttl='1h' cache_control block must not come after a ttl='5m' "
-                              "cache_control block")
+            raise _BadRequest(
+                "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block"
+            )
         seen_5m = seen_5m or b.ttl == "5m"
     return model, blocks
 

@@ -28,8 +28,15 @@ def make_server(
 
     if fake is None:
         fake = FakeAnthropic(seed=seed, fault_rates=fault_rates, **fake_kwargs)
-    config = uvicorn.Config(create_app(fake), host=host, port=port, log_level=log_level, lifespan="off",
-                            timeout_graceful_shutdown=2, access_log=False)
+    config = uvicorn.Config(
+        create_app(fake),
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     # Hung responses would otherwise hold graceful shutdown open until its timeout.
     original_shutdown = server.shutdown
@@ -54,5 +61,6 @@ def serve(
     **fake_kwargs: Any,
 ) -> None:
     """Serve the fake API on http://host:port until interrupted (Ctrl-C)."""
-    make_server(fake, host=host, port=port, seed=seed, fault_rates=fault_rates, log_level=log_level,
-                **fake_kwargs).run()
+    make_server(
+        fake, host=host, port=port, seed=seed, fault_rates=fault_rates, log_level=log_level, **fake_kwargs
+    ).run()

@@ -61,8 +61,9 @@ def _classes(libname: str) -> tuple[type[Any], type[Any]]:
     protocol_exc: Any = lib.RemoteProtocolError
 
     class SyncBody(lib.SyncByteStream):  # type: ignore[misc,name-defined]
-        def __init__(self, fake: FakeAnthropic, chunks: Iterator[Chunk], timeout: float | None,
-                     request: Any) -> None:
+        def __init__(
+            self, fake: FakeAnthropic, chunks: Iterator[Chunk], timeout: float | None, request: Any
+        ) -> None:
             self._fake = fake
             self._chunks = chunks
             self._timeout = timeout
@@ -93,8 +94,11 @@ def _classes(libname: str) -> tuple[type[Any], type[Any]]:
                 return False
             remove = self._fake.add_close_callback(event.set)
             try:
-                limit = self._timeout if seconds is None or (
-                    self._timeout is not None and self._timeout < seconds) else seconds
+                limit = (
+                    self._timeout
+                    if seconds is None or (self._timeout is not None and self._timeout < seconds)
+                    else seconds
+                )
                 released = event.wait(limit)
             finally:
                 remove()
@@ -111,8 +115,9 @@ def _classes(libname: str) -> tuple[type[Any], type[Any]]:
                 event.set()
 
     class AsyncBody(lib.AsyncByteStream):  # type: ignore[misc,name-defined]
-        def __init__(self, fake: FakeAnthropic, chunks: Iterator[Chunk], timeout: float | None,
-                     request: Any) -> None:
+        def __init__(
+            self, fake: FakeAnthropic, chunks: Iterator[Chunk], timeout: float | None, request: Any
+        ) -> None:
             self._fake = fake
             self._chunks = chunks
             self._timeout = timeout
@@ -209,8 +214,9 @@ def make_async_transport(fake: FakeAnthropic, lib: str = "auto") -> Any:
     return _classes(resolve_lib(lib))[1](fake)
 
 
-def make_client(fake: FakeAnthropic, anthropic_cls: type[Any] | None = None, *, is_async: bool = False,
-                **kwargs: Any) -> Any:
+def make_client(
+    fake: FakeAnthropic, anthropic_cls: type[Any] | None = None, *, is_async: bool = False, **kwargs: Any
+) -> Any:
     """A real `anthropic.Anthropic` / `AsyncAnthropic` (or `anthropic_cls`) whose HTTP client uses the fake.
 
     Defaults: api_key "test-key", base_url "http://fake.local"; everything else (max_retries, timeout,

@@ -8,7 +8,7 @@ context variable so the per-attempt middleware (SDK >= 0.108) finds it, sync and
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
@@ -17,7 +17,7 @@ from .. import _runtime, semconv
 from .._call import CallRecord
 from .._guard import guard
 
-CURRENT_CALL: contextvars.ContextVar[Optional[CallRecord]] = contextvars.ContextVar(
+CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
     "anthropic_otel_call", default=None
 )
 # Where a streamed call's record rides along to the stream that reads its body.
@@ -27,7 +27,7 @@ RESPONSE_ATTR = "_anthropic_otel_call"
 _MESSAGES_PATHS = frozenset({"/v1/messages"})
 
 
-def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Optional[CallRecord]:
+def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallRecord | None:
     runtime = _runtime.current
     if runtime is None:
         return None
@@ -79,7 +79,9 @@ def _on_result(record: CallRecord, result: Any) -> None:
     record.finish()
 
 
-def request_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def request_wrapper(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     record = None
     with guard("request.start"):
         record = _start(instance, args, kwargs)
@@ -88,7 +90,9 @@ def request_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any,
     token = CURRENT_CALL.set(record)
     try:
         if record.owns_span and record.span is not None:
-            with trace.use_span(record.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            with trace.use_span(
+                record.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
                 result = wrapped(*args, **kwargs)
         else:
             result = wrapped(*args, **kwargs)
@@ -113,7 +117,9 @@ async def async_request_wrapper(
     token = CURRENT_CALL.set(record)
     try:
         if record.owns_span and record.span is not None:
-            with trace.use_span(record.span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            with trace.use_span(
+                record.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
                 result = await wrapped(*args, **kwargs)
         else:
             result = await wrapped(*args, **kwargs)

@@ -40,7 +40,7 @@ def _body_read(response: Any) -> bool:
     return bool(getattr(http_response, "is_closed", False))
 
 
-class OtelMiddleware(_Base):  # type: ignore[misc,valid-type]
+class OtelMiddleware(_Base):
     """Sees every HTTP attempt; a no-op when instrumentation is off or the call is not a Messages call."""
 
     def handle(self, request: Any, call_next: Callable[[Any], Any]) -> Any:
@@ -70,7 +70,9 @@ class OtelMiddleware(_Base):  # type: ignore[misc,valid-type]
         return response
 
 
-def init_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def init_wrapper(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     with guard("middleware.install"):
         existing = tuple(kwargs.get("middleware") or ())
         if not any(isinstance(entry, OtelMiddleware) for entry in existing):

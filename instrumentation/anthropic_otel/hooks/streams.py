@@ -9,7 +9,8 @@ event name; JSON is parsed again only for the two events that carry usage.
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator, Callable, Iterator, Optional
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Callable
 
 from .._call import CallRecord
 from .._guard import guard
@@ -61,7 +62,7 @@ class _StreamObserver:
         record.response_model = usage.model
         record.stop_reason = usage.stop_reason
 
-    def ended(self, error: Optional[BaseException]) -> None:
+    def ended(self, error: BaseException | None) -> None:
         if self.record.finished:
             return
         self._settle()
@@ -75,7 +76,7 @@ def _error_event_type(sse: Any) -> str:
         return "api_error"
 
 
-def _record_of(stream: Any) -> Optional[CallRecord]:
+def _record_of(stream: Any) -> CallRecord | None:
     record = getattr(getattr(stream, "response", None), RESPONSE_ATTR, None)
     if isinstance(record, CallRecord) and not record.finished:
         return record
@@ -83,7 +84,7 @@ def _record_of(stream: Any) -> Optional[CallRecord]:
 
 
 def _observe(observer: _StreamObserver, events: Iterator[Any]) -> Iterator[Any]:
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
     try:
         for sse in events:
             if sse.event == "content_block_delta":
@@ -105,7 +106,7 @@ def _observe(observer: _StreamObserver, events: Iterator[Any]) -> Iterator[Any]:
 
 
 async def _observe_async(observer: _StreamObserver, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
     try:
         async for sse in events:
             if sse.event == "content_block_delta":
@@ -126,7 +127,9 @@ async def _observe_async(observer: _StreamObserver, events: AsyncIterator[Any]) 
             observer.ended(error)
 
 
-def iter_events_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+def iter_events_wrapper(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
     events = wrapped(*args, **kwargs)
     record = None
     with guard("stream.start"):
@@ -136,7 +139,9 @@ def iter_events_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[
     return _observe(_StreamObserver(record), events)
 
 
-def aiter_events_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+def aiter_events_wrapper(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
     events = wrapped(*args, **kwargs)
     record = None
     with guard("stream.start"):

@@ -11,10 +11,29 @@ from typing import Any
 
 from .. import semconv
 
-_TIMEOUT_NAMES = frozenset({"APITimeoutError", "ReadTimeout", "WriteTimeout", "ConnectTimeout", "PoolTimeout",
-                            "TimeoutException", "TimeoutError"})
-_CONNECTION_NAMES = frozenset({"APIConnectionError", "ConnectError", "RemoteProtocolError", "ReadError",
-                               "WriteError", "NetworkError", "ProtocolError", "ConnectionError"})
+_TIMEOUT_NAMES = frozenset(
+    {
+        "APITimeoutError",
+        "ReadTimeout",
+        "WriteTimeout",
+        "ConnectTimeout",
+        "PoolTimeout",
+        "TimeoutException",
+        "TimeoutError",
+    }
+)
+_CONNECTION_NAMES = frozenset(
+    {
+        "APIConnectionError",
+        "ConnectError",
+        "RemoteProtocolError",
+        "ReadError",
+        "WriteError",
+        "NetworkError",
+        "ProtocolError",
+        "ConnectionError",
+    }
+)
 
 
 def api_error_type(body: Any) -> str | None:
