@@ -38,6 +38,9 @@ class CallRecord:
         "finished",
         "span_enriched",
         "outer",
+        "attempts",
+        "unacknowledged_error",
+        "pending_unacknowledged_retry",
     )
 
     def __init__(
@@ -67,6 +70,10 @@ class CallRecord:
         self.span_enriched = False
         # The span current when the call started: the SDK's span is whichever differs from it.
         self.outer: Span | None = None
+        self.attempts = 0
+        # error.type of the last attempt that failed after its request may have reached the server.
+        self.unacknowledged_error: str | None = None
+        self.pending_unacknowledged_retry = False
 
     # -- what hooks feed ------------------------------------------------------------------
     def take_message(self, message: Any) -> None:
@@ -82,6 +89,53 @@ class CallRecord:
                 text = _field(block, "text")
                 if isinstance(text, str):
                     self.output_text.append(text)
+
+    def begin_attempt(self) -> None:
+        """An HTTP attempt is about to be sent. A retry after an unacknowledged failure is counted now."""
+        previous = self.unacknowledged_error
+        self.pending_unacknowledged_retry = previous is not None
+        if previous is not None:
+            self.unacknowledged_error = None
+            inst = self.runtime.instruments
+            model = self.model
+            inst.retries_unacknowledged.add(
+                1,
+                inst.attrs(
+                    ("unack", model, previous),
+                    lambda: {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ERROR_TYPE: previous},
+                ),
+            )
+
+    def end_attempt(
+        self,
+        status: int | None,
+        error_type: str | None,
+        retry_after: float | None,
+        maybe_billed: bool,
+    ) -> None:
+        """One HTTP attempt ended: with a response (`status`) or without (`status` None)."""
+        number = self.attempts
+        self.attempts = number + 1
+        if status is None and maybe_billed:
+            self.unacknowledged_error = error_type
+        inst = self.runtime.instruments
+        model = self.model
+        inst.attempts.add(
+            1,
+            inst.attrs(("att", model, status, error_type), lambda: _attempt_attrs(model, status, error_type)),
+        )
+        span = self.span
+        if span is not None and span.is_recording():
+            event: dict[str, Any] = {semconv.ANTHROPIC_ATTEMPT_NUMBER: number}
+            if status is not None:
+                event[semconv.HTTP_RESPONSE_STATUS_CODE] = status
+            if error_type is not None:
+                event[semconv.ERROR_TYPE] = error_type
+            if retry_after is not None:
+                event[semconv.ANTHROPIC_ATTEMPT_RETRY_AFTER_S] = retry_after
+            if self.pending_unacknowledged_retry:
+                event[semconv.ANTHROPIC_ATTEMPT_RETRY_OF_UNACKNOWLEDGED] = True
+            span.add_event(semconv.EVENT_ATTEMPT, event)
 
     def enrich_span(self) -> None:
         """Write usage, cost and hit ratio on the span while it is still open. Idempotent."""
@@ -219,6 +273,15 @@ def _operation_attrs(model: str, error_type: str | None) -> dict[str, Any]:
         semconv.GEN_AI_REQUEST_MODEL: model,
     }
     if error_type:
+        attrs[semconv.ERROR_TYPE] = error_type
+    return attrs
+
+
+def _attempt_attrs(model: str, status: int | None, error_type: str | None) -> dict[str, Any]:
+    attrs: dict[str, Any] = {semconv.GEN_AI_REQUEST_MODEL: model}
+    if status is not None:
+        attrs[semconv.HTTP_RESPONSE_STATUS_CODE] = status
+    if error_type is not None:
         attrs[semconv.ERROR_TYPE] = error_type
     return attrs
 

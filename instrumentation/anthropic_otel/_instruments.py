@@ -45,6 +45,8 @@ class Instruments:
         self.cost = counter(semconv.ANTHROPIC_COST)
         self.cost_uncached = counter(semconv.ANTHROPIC_COST_UNCACHED)
         self.requests = counter(semconv.ANTHROPIC_REQUESTS)
+        self.attempts = counter(semconv.ANTHROPIC_ATTEMPTS)
+        self.retries_unacknowledged = counter(semconv.ANTHROPIC_RETRIES_UNACKNOWLEDGED)
         self.internal_errors = counter(semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS)
         self._attrs: dict[tuple[Any, ...], Attributes] = {}
 

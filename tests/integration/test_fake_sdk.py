@@ -128,7 +128,7 @@ async def test_async_529_529_ok_succeeds_on_third_attempt(fake: FakeAnthropic) -
 
 
 def test_529_three_times_raises_status_error(fake: FakeAnthropic) -> None:
-    with pytest.raises(anthropic.InternalServerError) as info:
+    with pytest.raises(anthropic.APIStatusError) as info:
         fake.client(max_retries=2).messages.create(**ARGS, **faults("529,529,529"))
     assert info.value.status_code == 529
     assert isinstance(info.value, anthropic.APIStatusError)

@@ -39,7 +39,7 @@ class Fault(str, Enum):
 
     @classmethod
     def parse(cls, text: str) -> Fault:
-        """Parse one fault name or status alias (`"529"`, `"overloaded"`, `"Fault.HANG"` is not accepted)."""
+        """Parse one fault name (`"overloaded"`, any case) or status alias (`"529"`); ValueError if unknown."""
         key = text.strip().lower()
         if key in FAULT_ALIASES:
             return FAULT_ALIASES[key]
@@ -226,8 +226,7 @@ class FakeAnthropic:
         `keep_log=False` keeps only the counters (long benchmark runs)."""
         self.seed = seed
         self.fault_rates: dict[Fault, float] = {
-            Fault.parse(str(k.value if isinstance(k, Fault) else k)): v
-            for k, v in (fault_rates or {}).items()
+            k if isinstance(k, Fault) else Fault.parse(k): v for k, v in (fault_rates or {}).items()
         }
         if sum(self.fault_rates.values()) > 1.0 + 1e-9:
             raise ValueError("fault rates add up to more than 1")

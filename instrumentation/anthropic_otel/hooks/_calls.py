@@ -7,7 +7,6 @@ context variable so the per-attempt middleware (SDK >= 0.108) finds it, sync and
 
 from __future__ import annotations
 
-import contextvars
 from typing import Any, Callable
 
 from opentelemetry import trace
@@ -16,12 +15,8 @@ from opentelemetry.trace import SpanKind
 from .. import _runtime, semconv
 from .._call import CallRecord
 from .._guard import guard
-
-CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
-    "anthropic_otel_call", default=None
-)
-# Where a streamed call's record rides along to the stream that reads its body.
-RESPONSE_ATTR = "_anthropic_otel_call"
+from . import legacy, middleware
+from ._context import CURRENT_CALL, RESPONSE_ATTR
 
 # Billed Messages calls; count_tokens and batches are not (batches are out of scope).
 _MESSAGES_PATHS = frozenset({"/v1/messages"})
@@ -79,12 +74,19 @@ def _on_result(record: CallRecord, result: Any) -> None:
     record.finish()
 
 
+def _install_legacy_attempt_hook(client: Any, is_async: bool) -> None:
+    if not middleware.SUPPORTED:
+        legacy.install(client, is_async)
+
+
 def request_wrapper(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
     record = None
     with guard("request.start"):
         record = _start(instance, args, kwargs)
+        if record is not None:
+            _install_legacy_attempt_hook(instance, False)
     if record is None:
         return wrapped(*args, **kwargs)
     token = CURRENT_CALL.set(record)
@@ -112,6 +114,8 @@ async def async_request_wrapper(
     record = None
     with guard("request.start"):
         record = _start(instance, args, kwargs)
+        if record is not None:
+            _install_legacy_attempt_hook(instance, True)
     if record is None:
         return await wrapped(*args, **kwargs)
     token = CURRENT_CALL.set(record)

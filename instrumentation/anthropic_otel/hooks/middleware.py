@@ -15,7 +15,8 @@ from opentelemetry import trace
 from .. import _runtime
 from .._call import CallRecord
 from .._guard import guard
-from ._calls import CURRENT_CALL
+from . import attempts
+from ._context import CURRENT_CALL
 
 try:  # SDK >= 0.108 only; the instrumentor checks `SUPPORTED` before using anything here.
     from anthropic._middleware import Middleware as _Base
@@ -49,7 +50,17 @@ class OtelMiddleware(_Base):
             return call_next(request)
         with guard("middleware.span"):
             _adopt_sdk_span(record)
-        response = call_next(request)
+            record.begin_attempt()
+        try:
+            response = call_next(request)
+        except Exception as err:
+            with guard("middleware.attempt"):
+                attempts.attempt_exception(record, err)
+            raise
+        with guard("middleware.attempt"):
+            attempts.attempt_response(
+                record, response.http_response, attempts.read_error_body(response.http_response)
+            )
         with guard("middleware.response"):
             if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
                 record.take_message(response.parse())
@@ -62,7 +73,16 @@ class OtelMiddleware(_Base):
             return await call_next(request)
         with guard("middleware.span"):
             _adopt_sdk_span(record)
-        response = await call_next(request)
+            record.begin_attempt()
+        try:
+            response = await call_next(request)
+        except Exception as err:
+            with guard("middleware.attempt"):
+                attempts.attempt_exception(record, err)
+            raise
+        with guard("middleware.attempt"):
+            body = await attempts.aread_error_body(response.http_response)
+            attempts.attempt_response(record, response.http_response, body)
         with guard("middleware.response"):
             if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
                 record.take_message(await response.parse())

@@ -16,7 +16,7 @@ from .._call import CallRecord
 from .._guard import guard
 from ..record.errors import api_error_type
 from ..record.usage import StreamUsage
-from ._calls import RESPONSE_ATTR
+from ._context import RESPONSE_ATTR
 
 _USAGE_EVENTS = frozenset({"message_start", "message_delta"})
 
