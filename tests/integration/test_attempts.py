@@ -194,3 +194,74 @@ def test_seeded_529_rate_matches_what_the_fake_sent(telemetry: Any) -> None:
     assert _attempts(telemetry) == total_sent
     assert telemetry.value("anthropic.requests") == calls
     assert telemetry.value("anthropic.requests", anthropic__request__outcome="error") == failed
+
+
+SCRIPTS = ["529,529,ok", "529,529,529", "429,ok", "500,ok", "400", "timeout,ok", "connection_reset,ok"]
+
+
+def _behaviour(is_async: bool, max_retries: int) -> list[Any]:
+    fake = FakeAnthropic()
+    c = sdk.client(fake, is_async, max_retries=max_retries)
+    seen: list[Any] = []
+    for script in SCRIPTS:
+        before = len(fake.log)
+        try:
+            message = sdk.create(c, messages=MESSAGES, **_faults(script))
+            seen.append(("ok", message.content[0].text, message.usage.output_tokens))
+        except Exception as err:
+            seen.append(("raised", type(err), str(err)))
+        seen.append(("requests", len(fake.log) - before))
+    return seen
+
+
+@ASYNC
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_behaviour_identical_to_uninstrumented_sdk(telemetry: Any, is_async: bool, max_retries: int) -> None:
+    from anthropic_otel import AnthropicInstrumentor
+
+    instrumented = _behaviour(is_async, max_retries)
+    AnthropicInstrumentor().uninstrument()
+    bare = _behaviour(is_async, max_retries)
+    assert instrumented == bare
+    assert telemetry.value("anthropic.requests") == len(SCRIPTS)
+
+
+def test_vertex_client_attempts_by_status(telemetry: Any) -> None:
+    """Vertex sends a different error body; status codes still classify (529 -> overloaded_error)."""
+    vertex = pytest.importorskip("anthropic.lib.vertex")
+    try:
+        import httpx2 as httpx_lib
+    except ImportError:
+        import httpx as httpx_lib  # type: ignore[no-redef]
+    fake = FakeAnthropic()
+    statuses = iter([529, 200])
+
+    def handler(request: Any) -> Any:
+        status = next(statuses)
+        if status == 529:
+            body = b'{"error": {"code": 529, "message": "Overloaded", "status": "UNAVAILABLE"}}'
+            return httpx_lib.Response(529, headers={"retry-after-ms": "1"}, content=body)
+        ok = fake.handle(
+            "POST",
+            "/v1/messages",
+            {},
+            b'{"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hello"}]}',
+        )
+        return httpx_lib.Response(
+            200, headers=dict(ok.headers), content=b"".join(c for c in ok.chunks if isinstance(c, bytes))
+        )
+
+    try:
+        client = vertex.AnthropicVertex(
+            region="us-east5",
+            project_id="p",
+            access_token="t",
+            http_client=httpx_lib.Client(transport=httpx_lib.MockTransport(handler)),
+            max_retries=2,
+        )
+    except Exception as err:  # pragma: no cover - depends on the SDK's optional Google deps
+        pytest.skip(f"AnthropicVertex cannot be built here: {err}")
+    client.messages.create(model="claude-sonnet-4-6@20250101", max_tokens=8, messages=MESSAGES)
+    assert _attempts(telemetry, http__response__status_code=529, error__type="overloaded_error") == 1
+    assert _attempts(telemetry, http__response__status_code=200) == 1
+    assert telemetry.value("anthropic.requests", anthropic__request__outcome="success") == 1
