@@ -6,6 +6,7 @@ provider is installed for the session and its exporter is cleared before each te
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,6 +68,8 @@ class Telemetry:
 @pytest.fixture
 def telemetry() -> Iterator[Telemetry]:
     """Instrumentation on, exporting into fresh in-memory readers; off again after the test."""
+    # Streams dropped by earlier tests end at collection: let them end before this test starts.
+    gc.collect()
     _SPANS.clear()
     _guard.reset_for_tests()
     t = Telemetry()

@@ -7,6 +7,7 @@ sync and async, streaming or not. Names are listed in `anthropic_otel.semconv`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Collection
 from typing import Any
@@ -17,18 +18,43 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from . import _guard, _runtime
+from . import streams as stream_states
 from ._instruments import SCOPE_NAME, Instruments
 from .pricing import PriceTable
 from .settings import Settings, load_settings
+from .streams import partial_text
 from .version import __version__
 
-__all__ = ["AnthropicInstrumentor", "Settings", "__version__"]
+__all__ = ["AnthropicInstrumentor", "Settings", "__version__", "partial_text"]
 
 _instruments = ("anthropic >= 0.40",)
 _log = logging.getLogger(__name__)
 
 _BASE = "anthropic._base_client"
 _STREAMING = "anthropic._streaming"
+_TRACING = "anthropic._tracing"
+
+
+def _sdk_first_end() -> Any:
+    """The SDK's stream-span ender (anthropic >= 1.14), or None on SDKs without their own tracing."""
+    try:
+        from anthropic._tracing import FirstEnd
+    except ImportError:
+        return None
+    return FirstEnd
+
+
+def _message_stream_classes() -> list[type]:
+    """`MessageStream` and its siblings (async, beta, prompt-caching beta) that define their own close()."""
+    import anthropic.lib.streaming as helpers
+
+    return [
+        cls
+        for name in dir(helpers)
+        if name.endswith("MessageStream")
+        and isinstance(cls := getattr(helpers, name), type)
+        and "close" in vars(cls)
+    ]
 
 
 class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -56,6 +82,16 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         wrap_function_wrapper(_BASE, "AsyncAPIClient.request", _calls.async_request_wrapper)
         wrap_function_wrapper(_STREAMING, "Stream._iter_events", streams.iter_events_wrapper)
         wrap_function_wrapper(_STREAMING, "AsyncStream._iter_events", streams.aiter_events_wrapper)
+        wrap_function_wrapper(_STREAMING, "Stream.close", streams.close_wrapper)
+        wrap_function_wrapper(_STREAMING, "AsyncStream.close", streams.aclose_wrapper)
+        wrap_function_wrapper(_STREAMING, "Stream.__init__", streams.init_wrapper)
+        wrap_function_wrapper(_STREAMING, "AsyncStream.__init__", streams.init_wrapper)
+        for cls in _message_stream_classes():
+            is_async = inspect.iscoroutinefunction(vars(cls)["close"])
+            wrap_function_wrapper(cls, "close", streams.aclose_wrapper if is_async else streams.close_wrapper)
+        stream_states.register_exit_hook()
+        if _sdk_first_end() is not None:
+            wrap_function_wrapper(_TRACING, "FirstEnd.end", streams.first_end_wrapper)
         if middleware.SUPPORTED:
             wrap_function_wrapper(_BASE, "SyncAPIClient.__init__", middleware.init_wrapper)
             wrap_function_wrapper(_BASE, "AsyncAPIClient.__init__", middleware.init_wrapper)
@@ -69,6 +105,16 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             unwrap(cls, "__init__")
         for stream_cls in (streaming.Stream, streaming.AsyncStream):
             unwrap(stream_cls, "_iter_events")
+            unwrap(stream_cls, "close")
+            unwrap(stream_cls, "__init__")
+        for helper_cls in _message_stream_classes():
+            unwrap(helper_cls, "close")
+        first_end = _sdk_first_end()
+        if first_end is not None:
+            unwrap(first_end, "end")
+        # No stream span is left open: streams still open end as abandoned, before any provider shutdown.
+        stream_states.end_all_open()
+        stream_states.stop_watchdog()
         # Middleware already inside live clients stays there but passes every call straight through.
         _runtime.current = None
         _guard.on_internal_error = None

@@ -46,6 +46,9 @@ class Instruments:
         self.cost_uncached = counter(semconv.ANTHROPIC_COST_UNCACHED)
         self.requests = counter(semconv.ANTHROPIC_REQUESTS)
         self.attempts = counter(semconv.ANTHROPIC_ATTEMPTS)
+        self.streams = counter(semconv.ANTHROPIC_STREAMS)
+        self.streams_active = updown(semconv.ANTHROPIC_STREAMS_ACTIVE)
+        self.streams_stalled = updown(semconv.ANTHROPIC_STREAMS_STALLED)
         self.retries_unacknowledged = counter(semconv.ANTHROPIC_RETRIES_UNACKNOWLEDGED)
         self.internal_errors = counter(semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS)
         self._attrs: dict[tuple[Any, ...], Attributes] = {}

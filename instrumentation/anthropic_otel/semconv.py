@@ -260,12 +260,12 @@ INSTRUMENTS: Final = (
     ANTHROPIC_REQUESTS,
     ANTHROPIC_ATTEMPTS,
     ANTHROPIC_RETRIES_UNACKNOWLEDGED,
-    ANTHROPIC_OTEL_INTERNAL_ERRORS,
-)
-PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_STREAMS,
     ANTHROPIC_STREAMS_ACTIVE,
     ANTHROPIC_STREAMS_STALLED,
+    ANTHROPIC_OTEL_INTERNAL_ERRORS,
+)
+PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_FALLBACK_HOPS,
     ANTHROPIC_DUPLICATES,
     ANTHROPIC_DUPLICATES_TOKENS,
@@ -322,6 +322,10 @@ SPAN_ATTRIBUTES: Final = {
     GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "Input tokens written to the prompt cache (5m and 1h).",
     ANTHROPIC_CACHE_HIT_RATIO: "cache_read / (cache_read + cache writes), only when the call touched the cache.",
     ANTHROPIC_COST_USD: "Cost of the call in USD (absent for models missing from the price table).",
+    ANTHROPIC_STREAM_END_REASON: "Streams: the one reason the stream ended (see the enum).",
+    ANTHROPIC_STREAM_EVENTS: "Streams: server-sent events received, pings included.",
+    ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: "Streams that did not complete: output tokens delivered (lower bound).",
+    EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt.",
     ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
 }
 

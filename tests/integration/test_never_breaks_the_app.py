@@ -12,6 +12,7 @@ from typing import Any, Callable
 import anthropic
 import pytest
 from anthropic_otel import _call, pricing
+from anthropic_otel import streams as stream_states
 from anthropic_otel.fake import FakeAnthropic
 from anthropic_otel.hooks import _calls, streams
 from anthropic_otel.record import usage
@@ -35,9 +36,13 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "usage.from_message": (usage, "usage_from_message"),
     "usage.stream_feed": (usage.StreamUsage, "feed"),
     "pricing.cost": (pricing.PriceTable, "cost"),
-    "stream.event": (streams._StreamObserver, "event"),
-    "stream.delta": (streams._StreamObserver, "delta"),
-    "stream.ended": (streams._StreamObserver, "ended"),
+    "stream.event": (streams, "_on_event"),
+    "stream.first_delta": (streams, "_on_first_delta"),
+    "stream.state": (_calls, "StreamState"),
+    "stream.end": (stream_states.StreamState, "end"),
+    "stream.record_end": (stream_states.StreamState, "_record_end"),
+    "attempt.end": (_call.CallRecord, "end_attempt"),
+    "attempt.begin": (_call.CallRecord, "begin_attempt"),
 }
 
 

@@ -7,6 +7,8 @@ context variable so the per-attempt middleware (SDK >= 0.108) finds it, sync and
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any, Callable
 
 from opentelemetry import trace
@@ -15,8 +17,9 @@ from opentelemetry.trace import SpanKind
 from .. import _runtime, semconv
 from .._call import CallRecord
 from .._guard import guard
+from ..streams import RESPONSE_ATTR, StreamState, watch_collection
 from . import legacy, middleware
-from ._context import CURRENT_CALL, RESPONSE_ATTR
+from ._context import CURRENT_CALL
 
 # Billed Messages calls; count_tokens and batches are not (batches are out of scope).
 _MESSAGES_PATHS = frozenset({"/v1/messages"})
@@ -61,17 +64,51 @@ def _sdk_traces(client: Any) -> bool:
     return getattr(client, "_tracer", None) is not None
 
 
-def _on_result(record: CallRecord, result: Any) -> None:
+def _on_result(record: CallRecord, result: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
     if record.stream:
         response = getattr(result, "response", None) or getattr(result, "http_response", None)
-        if response is not None:
-            setattr(response, RESPONSE_ATTR, record)
+        if response is None:
+            record.finish()
             return
-        record.finish()
+        state = StreamState(record, _closer(response, loop))
+        setattr(response, RESPONSE_ATTR, state)
+        watch_collection(state, result)
         return
     if record.usage is None and hasattr(result, "usage"):
         record.take_message(result)
     record.finish()
+
+
+def _closer(response: Any, loop: asyncio.AbstractEventLoop | None) -> Callable[[], None]:
+    """How the idle watchdog (another thread) closes this stream's HTTP response.
+
+    Holds the response weakly: the response carries the state, and a strong reference back would
+    keep a dropped response (and the SDK's span, which ends when it is collected) alive in a cycle.
+    """
+    ref = weakref.ref(response)
+
+    def close() -> None:
+        target = ref()
+        if target is not None:
+            target.close()
+
+    if loop is None:
+        return close
+
+    def close_in_loop() -> None:
+        def schedule() -> None:
+            target = ref()
+            if target is not None:
+                _PENDING_CLOSES.add(task := loop.create_task(target.aclose()))
+                task.add_done_callback(_PENDING_CLOSES.discard)
+
+        loop.call_soon_threadsafe(schedule)
+
+    return close_in_loop
+
+
+# Keeps scheduled aclose() tasks referenced until they finish.
+_PENDING_CLOSES: set[asyncio.Task[Any]] = set()
 
 
 def _install_legacy_attempt_hook(client: Any, is_async: bool) -> None:
@@ -133,5 +170,5 @@ async def async_request_wrapper(
     finally:
         CURRENT_CALL.reset(token)
     with guard("request.end"):
-        _on_result(record, result)
+        _on_result(record, result, asyncio.get_running_loop())
     return result

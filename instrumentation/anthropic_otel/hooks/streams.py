@@ -1,72 +1,51 @@
-"""Stream hook for every SDK generation: observe server-sent events as the SDK decodes them.
+"""Stream hooks for every SDK generation: see each server-sent event, and every way a stream ends.
 
-`Stream._iter_events` (and the async twin) yields each decoded event to the SDK's `__stream__`
-on every version from 0.40 on; wrapping it sees `message_start`, `message_delta`,
-`message_stop` and `error` before the SDK acts on them. Per event the only work is reading the
-event name; JSON is parsed again only for the two events that carry usage.
+- `Stream._iter_events` (and the async twin) yields each decoded event to the SDK's `__stream__`
+  on every version from 0.40 on: wrapping it sees `message_start`, `message_delta`,
+  `message_stop` and `error` before the SDK acts on them, and sees reads that fail or stop early.
+  Per event the work is reading the event name and a clock; JSON is parsed again only for the
+  two events that carry usage.
+- `Stream.close`, `MessageStream.close` (and async): the caller closed the stream before its end:
+  `cancelled`. Older SDKs' `MessageStream.close` closes the response without `Stream.close`.
+- `Stream.__init__`: a second `Stream` over the same response (older SDKs' `MessageStream`).
+- `FirstEnd.end` (SDK >= 1.14): the SDK is about to end its own span for this stream; the state
+  ends first so its attributes land on that span while it is still open.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Callable
 
-from .._call import CallRecord
+from .. import semconv
 from .._guard import guard
+from ..record.end_reasons import reason_for_exception
 from ..record.errors import api_error_type
-from ..record.usage import StreamUsage
-from ._context import RESPONSE_ATTR
+from ..streams import MAX_KEPT_DELTAS, RESPONSE_ATTR, StreamState, state_for_span, watch_collection
 
 _USAGE_EVENTS = frozenset({"message_start", "message_delta"})
+_monotonic = time.monotonic
 
 
-class _StreamObserver:
-    __slots__ = ("record", "usage", "stopped")
+def _on_event(state: StreamState, sse: Any) -> None:
+    """Every event that is not a content delta: at most a handful per stream."""
+    name = sse.event
+    if name in _USAGE_EVENTS:
+        state.usage_event(sse.json())
+    elif name == "message_stop":
+        state.stopped = True
+        # The SDK ends its span only after this event: finish while it is still open.
+        state.end(semconv.END_COMPLETE)
+    elif name == "error":
+        state.end(semconv.END_ERROR, error_type=_error_event_type(sse))
 
-    def __init__(self, record: CallRecord) -> None:
-        self.record = record
-        self.usage = StreamUsage()
-        self.stopped = False
 
-    def event(self, sse: Any) -> None:
-        """Called for every event whose name is not a plain content delta."""
-        name = sse.event
-        record = self.record
-        if name in _USAGE_EVENTS:
-            self.usage.feed(sse.json())
-            record.usage = self.usage.usage
-        elif name == "message_stop":
-            self.stopped = True
-            self._settle()
-            # The SDK ends its span only after this event; enrich it and finish while it is open.
-            record.finish()
-        elif name == "error":
-            self._settle()
-            record.finish(error_type=_error_event_type(sse))
-
-    def delta(self, sse: Any) -> None:
-        record = self.record
-        if record.first_chunk_at is None:
-            record.first_chunk_at = time.perf_counter()
-        if record.output_text is not None:
-            data = sse.json().get("delta") or {}
-            text = data.get("text")
-            if isinstance(text, str):
-                record.output_text.append(text)
-
-    def _settle(self) -> None:
-        usage = self.usage
-        record = self.record
-        record.usage = usage.usage
-        record.response_model = usage.model
-        record.stop_reason = usage.stop_reason
-
-    def ended(self, error: BaseException | None) -> None:
-        if self.record.finished:
-            return
-        self._settle()
-        self.record.finish(error=error)
+def _on_first_delta(state: StreamState) -> None:
+    record = state.record
+    if record.first_chunk_at is None:
+        record.first_chunk_at = time.perf_counter()
 
 
 def _error_event_type(sse: Any) -> str:
@@ -76,76 +55,166 @@ def _error_event_type(sse: Any) -> str:
         return "api_error"
 
 
-def _record_of(stream: Any) -> CallRecord | None:
-    record = getattr(getattr(stream, "response", None), RESPONSE_ATTR, None)
-    if isinstance(record, CallRecord) and not record.finished:
-        return record
-    return None
+def _on_stop_iteration(state: StreamState) -> None:
+    # The body ended cleanly without message_stop: the SDK raises nothing, only we can tell.
+    state.end(semconv.END_UNEXPECTED_CLOSE)
 
 
-def _observe(observer: _StreamObserver, events: Iterator[Any]) -> Iterator[Any]:
-    error: BaseException | None = None
+def _on_exception(state: StreamState, err: BaseException) -> None:
+    if isinstance(err, GeneratorExit):
+        # The generator is being closed unfinished: by the garbage collector, or at loop shutdown.
+        state.end(semconv.END_ABANDONED, collected=True)
+        return
+    state.end(semconv.END_TIMEOUT if state.enforced else reason_for_exception(err), error=err)
+
+
+def _observe(state: StreamState, events: Iterator[Any]) -> Iterator[Any]:
+    delta_data = state.delta_data
     try:
         for sse in events:
+            state.events += 1
+            state.last_event_at = _monotonic()
+            if state.stalled:
+                with guard("stream.unstall"):
+                    state.unstall()
             if sse.event == "content_block_delta":
-                if observer.record.first_chunk_at is None or observer.record.output_text is not None:
-                    with guard("stream.delta"):
-                        observer.delta(sse)
-            elif not observer.record.finished:
+                state.deltas += 1
+                if len(delta_data) < MAX_KEPT_DELTAS:
+                    delta_data.append(sse.data)
+                if state.deltas == 1:
+                    with guard("stream.first_delta"):
+                        _on_first_delta(state)
+            elif not state.ended:
                 with guard("stream.event"):
-                    observer.event(sse)
+                    _on_event(state, sse)
             yield sse
-    except GeneratorExit:
-        raise  # the caller closed the stream: not an API failure
     except BaseException as err:
-        error = err
+        if not state.ended:
+            with guard("stream.end"):
+                _on_exception(state, err)
         raise
-    finally:
+    if not state.ended:
         with guard("stream.end"):
-            observer.ended(error)
+            _on_stop_iteration(state)
 
 
-async def _observe_async(observer: _StreamObserver, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    error: BaseException | None = None
+async def _observe_async(state: StreamState, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    delta_data = state.delta_data
     try:
         async for sse in events:
+            state.events += 1
+            state.last_event_at = _monotonic()
+            if state.stalled:
+                with guard("stream.unstall"):
+                    state.unstall()
             if sse.event == "content_block_delta":
-                if observer.record.first_chunk_at is None or observer.record.output_text is not None:
-                    with guard("stream.delta"):
-                        observer.delta(sse)
-            elif not observer.record.finished:
+                state.deltas += 1
+                if len(delta_data) < MAX_KEPT_DELTAS:
+                    delta_data.append(sse.data)
+                if state.deltas == 1:
+                    with guard("stream.first_delta"):
+                        _on_first_delta(state)
+            elif not state.ended:
                 with guard("stream.event"):
-                    observer.event(sse)
+                    _on_event(state, sse)
             yield sse
-    except GeneratorExit:
-        raise  # the caller closed the stream: not an API failure
     except BaseException as err:
-        error = err
+        if not state.ended:
+            with guard("stream.end"):
+                _on_exception(state, err)
         raise
-    finally:
+    if not state.ended:
         with guard("stream.end"):
-            observer.ended(error)
+            _on_stop_iteration(state)
+
+
+def _state_of(stream: Any) -> StreamState | None:
+    state = getattr(getattr(stream, "response", None), RESPONSE_ATTR, None)
+    if isinstance(state, StreamState) and not state.ended:
+        return state
+    return None
 
 
 def iter_events_wrapper(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any
 ) -> Any:
     events = wrapped(*args, **kwargs)
-    record = None
+    state = None
     with guard("stream.start"):
-        record = _record_of(instance)
-    if record is None:
+        state = _state_of(instance)
+    if state is None:
         return events
-    return _observe(_StreamObserver(record), events)
+    return _observe(state, events)
 
 
 def aiter_events_wrapper(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any
 ) -> Any:
     events = wrapped(*args, **kwargs)
-    record = None
+    state = None
     with guard("stream.start"):
-        record = _record_of(instance)
-    if record is None:
+        state = _state_of(instance)
+    if state is None:
         return events
-    return _observe_async(_StreamObserver(record), events)
+    return _observe_async(state, events)
+
+
+def init_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+    """A `Stream` built over a response that already has a state takes over reading it (older SDKs'
+    `MessageStream` does this and drops the first one): watch the new owner for collection."""
+    result = wrapped(*args, **kwargs)
+    with guard("stream.init"):
+        state = _state_of(instance)
+        if state is not None:
+            watch_collection(state, instance)
+    return result
+
+
+def close_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+    with guard("stream.close"):
+        state = _state_of(instance)
+        if state is not None:
+            state.end(semconv.END_CANCELLED)
+    return wrapped(*args, **kwargs)
+
+
+async def aclose_wrapper(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
+    with guard("stream.close"):
+        state = _state_of(instance)
+        if state is not None:
+            state.end(semconv.END_CANCELLED)
+    return await wrapped(*args, **kwargs)
+
+
+def _current_task_cancelling() -> bool:
+    """A task being cancelled closes its response on the way out, before the CancelledError reaches us."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop: a sync stream
+        return False
+    cancelling = getattr(task, "cancelling", None)  # Python >= 3.11
+    return bool(cancelling()) if cancelling is not None else False
+
+
+def first_end_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+    """SDK >= 1.14: `FirstEnd.end(how, error)` is about to end the SDK's span of a stream."""
+    with guard("stream.sdk_end"):
+        span = getattr(getattr(instance, "inner", None), "_span", None)
+        state = state_for_span(span) if span is not None else None
+        if state is not None and not state.ended:
+            how = args[0] if args else kwargs.get("how")
+            error = args[1] if len(args) > 1 else kwargs.get("error")
+            if state.enforced:
+                state.end(semconv.END_TIMEOUT)
+            elif error is not None:
+                state.end(reason_for_exception(error), error=error)
+            elif how == "read":
+                state.end(semconv.END_COMPLETE if state.stopped else semconv.END_UNEXPECTED_CLOSE)
+            elif _current_task_cancelling():
+                state.end(semconv.END_CANCELLED)
+            else:
+                # "closed" without a caller's close() first: dropped unclosed, found at collection.
+                state.end(semconv.END_ABANDONED, collected=True)
+    return wrapped(*args, **kwargs)
