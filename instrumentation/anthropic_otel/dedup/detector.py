@@ -1,0 +1,348 @@
+"""Duplicate-request detection: one `Ticket` per call, states from the memory or Redis store, metrics.
+
+`start()` runs on the calling thread at the start of each logical call (the SDK's retries of that
+call are attempts of the same ticket, never duplicates). With the memory store the answer is known
+at once. With Redis, the round trip is kept off the request path: operations go to a bounded queue
+that one daemon thread drains in pipelined batches; a full queue drops the operation and counts it.
+The worker mirrors every operation into a local memory store, so when Redis fails (one warning per
+outage, every failed round trip counted) it answers from memory at once and probes Redis again
+every second until it is back. `anthropic.duplicates` is recorded when a ticket's state becomes
+known, `anthropic.duplicates.tokens` once the state is known and the call completed, in either order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Mapping
+from typing import Any, Final
+
+from opentelemetry.metrics import Meter
+from opentelemetry.util.types import Attributes
+
+from .. import semconv
+from .._guard import guard, report
+from ..settings import Settings
+from . import redis_store
+from .fingerprint import fingerprint
+from .memory import DEFAULT_CAP, MemoryStore
+
+_log = logging.getLogger(semconv.LOGGER)
+
+IN_FLIGHT_TTL_S: Final = 60.0
+QUEUE_SIZE: Final = 10_000
+BATCH: Final = 256
+SHUTDOWN_DEADLINE_S: Final = 2.0
+_MAX_CACHED_ATTRS: Final = 4096
+_STOP: Final = object()
+
+
+class Ticket:
+    """One call's passage through the detector. `state` is None until known, or when not a duplicate."""
+
+    __slots__ = ("fp", "model", "owner", "state", "checked", "billed", "dropped")
+
+    def __init__(self, fp: str, model: str, owner: int) -> None:
+        self.fp = fp
+        self.model = model
+        self.owner = owner
+        self.state: str | None = None
+        # True once the store has answered (at start() for memory, from the worker for Redis).
+        self.checked = False
+        self.billed: int | None = None
+        self.dropped = False
+
+
+class DuplicateDetector:
+    def __init__(
+        self,
+        settings: Settings,
+        meter: Meter,
+        *,
+        in_flight_ttl_s: float = IN_FLIGHT_TTL_S,
+        memory_cap: int = DEFAULT_CAP,
+        queue_size: int = QUEUE_SIZE,
+        redis_timeout_s: float = 0.5,
+        redis_retry_interval_s: float = 1.0,
+    ) -> None:
+        self.enabled = settings.dedup != "off"
+        self.window_s = settings.dedup_window_s
+        self.in_flight_ttl_s = in_flight_ttl_s
+        self._hmac_key = settings.dedup_hmac_key.encode() if settings.dedup_hmac_key else None
+        self.memory = MemoryStore(memory_cap)
+        self._owners = itertools.count(1)
+        self._duplicates = _counter(meter, semconv.ANTHROPIC_DUPLICATES)
+        self._duplicate_tokens = _counter(meter, semconv.ANTHROPIC_DUPLICATES_TOKENS)
+        self._store_errors = _counter(meter, semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS)
+        self._dropped = _counter(meter, semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
+        self._attrs: dict[tuple[str, str], Attributes] = {}
+        self._worker: _RedisWorker | None = None
+        if self.enabled and settings.dedup == "redis":
+            self._worker = self._redis_worker(settings, queue_size, redis_timeout_s, redis_retry_interval_s)
+        self.store_name = "redis" if self._worker is not None else "memory"
+
+    def _redis_worker(
+        self, settings: Settings, queue_size: int, timeout_s: float, retry_interval_s: float
+    ) -> _RedisWorker | None:
+        if not settings.dedup_redis_url:
+            _log.warning(
+                "anthropic-otel: %s=redis needs %s; detecting duplicates in memory (this process only)",
+                semconv.ENV_DEDUP,
+                semconv.ENV_DEDUP_REDIS_URL,
+            )
+            return None
+        try:
+            store = redis_store.RedisStore(settings.dedup_redis_url, timeout_s)
+        except ImportError:
+            _log.warning(
+                "anthropic-otel: %s=redis needs the redis package (pip install 'anthropic-otel[redis]'); "
+                "detecting duplicates in memory (this process only)",
+                semconv.ENV_DEDUP,
+            )
+            return None
+        except Exception as err:  # a malformed URL: the app must still start
+            _log.warning(
+                "anthropic-otel: cannot use %s (%s); detecting duplicates in memory",
+                semconv.ENV_DEDUP_REDIS_URL,
+                err,
+            )
+            return None
+        return _RedisWorker(self, store, queue_size, retry_interval_s)
+
+    # -- the hot path -----------------------------------------------------------------------
+    def start(self, model: str, body: Mapping[str, Any]) -> Ticket | None:
+        """A ticket for a call that is starting, or None when dedup is off (or the body unusable)."""
+        if not self.enabled:
+            return None
+        # try/except with report() is `guard` without a generator per call: this runs on every call.
+        try:
+            ticket = Ticket(fingerprint(body, self._hmac_key), model, next(self._owners))
+            worker = self._worker
+            if worker is not None:
+                worker.submit(ticket, redis_store.BEGIN)
+            else:
+                self.resolve(ticket, self.memory.begin(ticket.fp, ticket.owner, self.in_flight_ttl_s), None)
+        except Exception as err:
+            report("dedup.start", err)
+            return None
+        return ticket
+
+    def complete(self, ticket: Ticket, billed_tokens: int) -> None:
+        """The call succeeded and billed `billed_tokens` (all input, cache included, plus output)."""
+        try:
+            worker = self._worker
+            if worker is None:
+                self.memory.complete(ticket.fp, self.window_s)
+                ticket.billed = billed_tokens
+                if ticket.state is not None:
+                    self._duplicate_tokens.add(billed_tokens, self._attributes(ticket.model, ticket.state))
+                return
+            worker.submit(ticket, redis_store.COMPLETE)
+            with worker.lock:
+                ticket.billed = billed_tokens
+                state = ticket.state
+            if state is not None:
+                self._duplicate_tokens.add(billed_tokens, self._attributes(ticket.model, state))
+        except Exception as err:
+            report("dedup.complete", err)
+
+    def fail(self, ticket: Ticket) -> None:
+        """The call failed: remove its in-flight mark (if still its own), never mark it completed."""
+        try:
+            worker = self._worker
+            if worker is None:
+                self.memory.clear(ticket.fp, ticket.owner)
+            else:
+                worker.submit(ticket, redis_store.CLEAR)
+        except Exception as err:
+            report("dedup.fail", err)
+
+    def shutdown(self) -> None:
+        """Stop the worker (flushing queued operations for up to two seconds) and close Redis."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            with guard("dedup.shutdown"):
+                worker.stop(SHUTDOWN_DEADLINE_S)
+
+    # -- shared with the worker -------------------------------------------------------------
+    def resolve(self, ticket: Ticket, state: str | None, lock: threading.Lock | None) -> None:
+        """The store's answer for `ticket`: record it as a duplicate if a state was found.
+
+        `lock` is the worker's when the answer comes from another thread: then `complete()` may run
+        at the same moment, and exactly one of the two must record the duplicate's tokens.
+        """
+        if lock is None:
+            ticket.state = state
+            ticket.checked = True
+            billed = None  # memory answers inside start(): the call cannot have completed yet
+        else:
+            with lock:
+                ticket.state = state
+                ticket.checked = True
+                billed = ticket.billed
+        if state is None:
+            return
+        attrs = self._attributes(ticket.model, state)
+        self._duplicates.add(1, attrs)
+        if billed is not None:
+            self._duplicate_tokens.add(billed, attrs)
+
+    def count_store_error(self) -> None:
+        self._store_errors.add(1, _STORE_ATTRS["redis"])
+
+    def count_dropped(self) -> None:
+        self._dropped.add(1, _STORE_ATTRS["redis"])
+
+    def _attributes(self, model: str, state: str) -> Attributes:
+        key = (model, state)
+        found = self._attrs.get(key)
+        if found is None:
+            found = {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_DUPLICATE_STATE: state}
+            if len(self._attrs) < _MAX_CACHED_ATTRS:
+                self._attrs[key] = found
+        return found
+
+
+_STORE_ATTRS: Final[dict[str, Attributes]] = {
+    name: {semconv.ANTHROPIC_DEDUP_STORE: name} for name in ("memory", "redis")
+}
+
+
+def _counter(meter: Meter, spec: semconv.Instrument) -> Any:
+    return meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
+
+
+class _RedisWorker:
+    """The daemon thread between the detector and Redis, with the memory store as its fallback."""
+
+    def __init__(
+        self,
+        detector: DuplicateDetector,
+        store: redis_store.RedisStore,
+        queue_size: int,
+        retry_interval_s: float,
+    ) -> None:
+        self.detector = detector
+        self.store = store
+        self.queue_size = queue_size
+        self.retry_interval_s = retry_interval_s
+        self.lock = threading.Lock()
+        self.queue: queue.Queue[Any] = queue.Queue(queue_size)
+        self.redis_up = True
+        self.next_probe = 0.0
+        # Identifies this process's in-flight marks in Redis; random, so it says nothing about the host.
+        self.token = uuid.uuid4().hex[:16]
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._stopped = False
+        ref = weakref.ref(self)
+        if hasattr(os, "register_at_fork"):
+            # A pre-forking server builds the detector in the parent: each child needs its own thread.
+            os.register_at_fork(after_in_child=lambda: _reset_after_fork(ref))
+
+    def submit(self, ticket: Ticket, kind: int) -> None:
+        if self._thread is None:
+            self._start_thread()
+        try:
+            self.queue.put_nowait((kind, ticket))
+        except queue.Full:
+            if kind == redis_store.BEGIN:
+                ticket.dropped = True
+            self.detector.count_dropped()
+
+    def _start_thread(self) -> None:
+        with self._start_lock:
+            if self._thread is None and not self._stopped:
+                thread = threading.Thread(target=self._run, name="anthropic-otel-dedup", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def stop(self, deadline_s: float) -> None:
+        self._stopped = True
+        thread = self._thread
+        if thread is not None:
+            try:
+                self.queue.put(_STOP, timeout=deadline_s)
+            except queue.Full:
+                pass
+            thread.join(deadline_s)
+        self.store.close()
+
+    def _run(self) -> None:
+        get = self.queue.get
+        while True:
+            batch = [get()]
+            try:
+                while len(batch) < BATCH:
+                    batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                pass
+            stop = False
+            jobs = []
+            for job in batch:
+                if job is _STOP:
+                    stop = True
+                else:
+                    jobs.append(job)
+            if jobs:
+                with guard("dedup.worker"):
+                    self._process(jobs)
+            if stop or self._stopped and self.queue.empty():
+                return
+
+    def _process(self, jobs: list[tuple[int, Ticket]]) -> None:
+        detector = self.detector
+        answers = None
+        now = time.monotonic()
+        if self.redis_up or now >= self.next_probe:
+            ops = [self._op(kind, ticket) for kind, ticket in jobs]
+            try:
+                answers = self.store.run(ops)
+            except Exception as err:
+                detector.count_store_error()
+                self.next_probe = now + self.retry_interval_s
+                if self.redis_up:
+                    self.redis_up = False
+                    _log.warning(
+                        "anthropic-otel: dedup store Redis unavailable (%s); detecting duplicates in memory "
+                        "until it is back (failures are counted in %s)",
+                        err,
+                        semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS.name,
+                    )
+            else:
+                if not self.redis_up:
+                    self.redis_up = True
+                    _log.info("anthropic-otel: dedup store Redis is back")
+        memory = detector.memory
+        for index, (kind, ticket) in enumerate(jobs):
+            # Every operation also lands in memory, so a Redis outage starts with a warm local store.
+            if kind == redis_store.BEGIN:
+                local = memory.begin(ticket.fp, ticket.owner, detector.in_flight_ttl_s)
+                detector.resolve(ticket, answers[index] if answers is not None else local, self.lock)
+            elif kind == redis_store.COMPLETE:
+                memory.complete(ticket.fp, detector.window_s)
+            else:
+                memory.clear(ticket.fp, ticket.owner)
+
+    def _op(self, kind: int, ticket: Ticket) -> redis_store.Op:
+        ttl = self.detector.window_s if kind == redis_store.COMPLETE else self.detector.in_flight_ttl_s
+        return (kind, ticket.fp, ticket.model, f"{self.token}:{ticket.owner}", ttl)
+
+
+def _reset_after_fork(ref: weakref.ReferenceType[_RedisWorker]) -> None:
+    worker = ref()
+    if worker is None:
+        return
+    # The parent's thread does not exist here and its locks may have been held at fork time.
+    worker.lock = threading.Lock()
+    worker._start_lock = threading.Lock()
+    worker.queue = queue.Queue(worker.queue_size)
+    worker._thread = None
+    worker.token = uuid.uuid4().hex[:16]
+    worker.detector.memory.reset_lock()

@@ -1,0 +1,225 @@
+"""The request fingerprint: what makes two requests the same, on hand-made and recorded bodies."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+from anthropic_otel.dedup.fingerprint import canonical_json, fingerprint
+
+from tests.corpus import records
+
+BASE: dict[str, Any] = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 256,
+    "system": "You are terse.",
+    "messages": [{"role": "user", "content": "Is 7 prime?"}],
+}
+
+
+def with_(**changes: Any) -> dict[str, Any]:
+    body = copy.deepcopy(BASE)
+    body.update(changes)
+    return body
+
+
+def test_known_digest_of_the_canonical_json() -> None:
+    assert canonical_json(BASE) == (
+        b'{"max_tokens":256,"messages":[{"content":"Is 7 prime?","role":"user"}],'
+        b'"model":"claude-sonnet-4-5","system":"You are terse."}'
+    )
+    assert fingerprint(BASE) == hashlib.sha256(canonical_json(BASE)).hexdigest()
+    assert len(fingerprint(BASE)) == 64
+
+
+def test_hmac_key_changes_the_fingerprint_and_is_hmac_sha256() -> None:
+    keyed = fingerprint(BASE, b"secret")
+    assert keyed == hmac.new(b"secret", canonical_json(BASE), hashlib.sha256).hexdigest()
+    assert keyed != fingerprint(BASE)
+    assert keyed != fingerprint(BASE, b"other")
+    assert fingerprint(BASE, b"") == fingerprint(BASE)
+
+
+def test_key_order_does_not_matter() -> None:
+    reordered = dict(reversed(list(BASE.items())))
+    reordered["messages"] = [{"content": "Is 7 prime?", "role": "user"}]
+    assert fingerprint(reordered) == fingerprint(BASE)
+
+
+def test_unicode_escaping_and_normalization_do_not_matter() -> None:
+    composed = with_(messages=[{"role": "user", "content": "caf\u00e9 \u2615"}])
+    decomposed = with_(messages=[{"role": "user", "content": "cafe\u0301 \u2615"}])
+    escaped = json.loads(json.dumps(composed, ensure_ascii=True))
+    assert fingerprint(decomposed) == fingerprint(composed)
+    assert fingerprint(escaped) == fingerprint(composed)
+    assert "café ☕".encode() in canonical_json(decomposed)
+
+
+def test_system_string_equals_one_plain_text_block() -> None:
+    block = with_(system=[{"type": "text", "text": "You are terse."}])
+    assert fingerprint(block) == fingerprint(BASE)
+    with_none = with_(system=[{"type": "text", "text": "You are terse.", "cache_control": None}])
+    assert fingerprint(with_none) == fingerprint(BASE)
+
+
+def test_system_block_with_cache_control_or_two_blocks_differs() -> None:
+    cached = with_(
+        system=[{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}]
+    )
+    two = with_(system=[{"type": "text", "text": "You are"}, {"type": "text", "text": " terse."}])
+    assert len({fingerprint(cached), fingerprint(two), fingerprint(BASE)}) == 3
+
+
+def test_message_content_string_equals_one_plain_text_block() -> None:
+    block = with_(messages=[{"role": "user", "content": [{"type": "text", "text": "Is 7 prime?"}]}])
+    assert fingerprint(block) == fingerprint(BASE)
+
+
+def test_sdk_response_block_passed_back_matches_its_dict_form() -> None:
+    from anthropic.types import TextBlock
+
+    sdk_block = TextBlock(type="text", text="Yes.", citations=None)
+    as_object = with_(messages=[*BASE["messages"], {"role": "assistant", "content": [sdk_block]}])
+    as_text = with_(messages=[*BASE["messages"], {"role": "assistant", "content": "Yes."}])
+    assert fingerprint(as_object) == fingerprint(as_text)
+
+
+@pytest.mark.parametrize(
+    "excluded",
+    [
+        {"metadata": {"user_id": "user-42"}},
+        {"stream": True},
+        {"timeout": 30},
+        {"extra_headers": {"x-trace": "1"}},
+        {"extra_query": {"beta": "true"}},
+        {"max_retries": 5},
+        {"temperature": None},
+    ],
+)
+def test_fields_that_cannot_change_the_result_are_excluded(excluded: dict[str, Any]) -> None:
+    assert fingerprint(with_(**excluded)) == fingerprint(BASE)
+
+
+def test_metadata_user_id_varies_per_call_without_changing_the_fingerprint() -> None:
+    a = fingerprint(with_(metadata={"user_id": "a"}))
+    b = fingerprint(with_(metadata={"user_id": "b"}))
+    assert a == b == fingerprint(BASE)
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"model": "claude-haiku-4-5"},
+        {"max_tokens": 257},
+        {"system": "You are verbose."},
+        {"messages": [{"role": "user", "content": "Is 9 prime?"}]},
+        {"temperature": 0.2},
+        {"top_p": 0.9},
+        {"top_k": 5},
+        {"stop_sequences": ["\n"]},
+        {"tools": [{"name": "calc", "input_schema": {"type": "object"}}]},
+        {"tool_choice": {"type": "any"}},
+        {"thinking": {"type": "enabled", "budget_tokens": 1024}},
+        {"service_tier": "standard_only"},
+        {"some_future_field": 1},
+    ],
+)
+def test_every_other_field_changes_the_fingerprint(changed: dict[str, Any]) -> None:
+    assert fingerprint(with_(**changed)) != fingerprint(BASE)
+
+
+def test_two_calls_differing_only_in_temperature_are_not_duplicates() -> None:
+    # The 4-field allow list (model, system, messages, max_tokens) would call these the same.
+    assert fingerprint(with_(temperature=0.0)) != fingerprint(with_(temperature=1.0))
+
+
+def test_integral_float_equals_int_and_extra_body_is_merged() -> None:
+    assert fingerprint(with_(temperature=1.0)) == fingerprint(with_(temperature=1))
+    assert fingerprint(with_(extra_body={"top_k": 5})) == fingerprint(with_(top_k=5))
+
+
+def test_sdk_omit_sentinels_count_as_absent() -> None:
+    import anthropic
+
+    assert fingerprint(with_(temperature=anthropic.NOT_GIVEN)) == fingerprint(BASE)
+    omit = getattr(anthropic, "omit", None)  # newer SDKs only
+    if omit is not None:
+        assert fingerprint(with_(temperature=anthropic.NOT_GIVEN, tools=omit)) == fingerprint(BASE)
+
+
+def test_input_is_neither_mutated_nor_consumed() -> None:
+    body = with_(system=[{"type": "text", "text": "You are terse."}], metadata={"user_id": "u"})
+    before = copy.deepcopy(body)
+    fingerprint(body)
+    assert body == before
+    generator_body = with_(messages=(m for m in BASE["messages"]))
+    with pytest.raises(TypeError, match="iterator"):
+        fingerprint(generator_body)
+    assert list(generator_body["messages"]) == BASE["messages"]
+
+
+def test_tuples_and_lists_are_the_same_json() -> None:
+    assert fingerprint(with_(messages=tuple(BASE["messages"]))) == fingerprint(BASE)
+
+
+# -- real request bodies from the recorded corpus ---------------------------------------------
+
+
+def corpus_bodies() -> list[dict[str, Any]]:
+    return [r["request"] for r in records() if r.get("request") is not None]
+
+
+def test_corpus_bodies_fingerprint_stably_and_ignore_stream_and_metadata() -> None:
+    bodies = corpus_bodies()
+    assert len(bodies) == 51
+    for body in bodies:
+        fp = fingerprint(body)
+        assert fingerprint(json.loads(json.dumps(body, ensure_ascii=True))) == fp
+        assert fingerprint(dict(sorted(body.items(), reverse=True))) == fp
+        assert fingerprint({**body, "stream": not body.get("stream"), "metadata": {"user_id": "x"}}) == fp
+        assert fingerprint({**body, "temperature": 0.123}) != fp
+        assert json.loads(canonical_json(body)).keys() == body.keys() - {"stream", "metadata"}
+
+
+def test_corpus_system_prompts_collapse_only_when_plain() -> None:
+    with_system = [b for b in corpus_bodies() if "system" in b]
+    assert len(with_system) == 10
+    for body in with_system:
+        system = body["system"]
+        if isinstance(system, str):
+            as_block = {**body, "system": [{"type": "text", "text": system}]}
+            assert fingerprint(as_block) == fingerprint(body)
+        else:
+            plain = len(system) == 1 and set(system[0]) <= {"type", "text"}
+            collapsed = json.loads(canonical_json(body))["system"]
+            assert isinstance(collapsed, str) == plain
+
+
+def test_corpus_distinct_requests_get_distinct_fingerprints() -> None:
+    bodies = corpus_bodies()
+    assert len({json.dumps(b, sort_keys=True) for b in bodies}) == 45
+    # Three recorded pairs differ only in `stream`: the same request, so the same fingerprint.
+    assert len({fingerprint(b) for b in bodies}) == 42
+    assert len({canonical_json(b) for b in bodies}) == 42
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # A prompt sent twice to write then read the cache: exactly what a duplicate looks like.
+        ("openllmetry-sonnet35-cache-write-1", "openllmetry-sonnet35-cache-read-1"),
+        ("ruby-llm-haiku45-cache-write-5m-1", "ruby-llm-haiku45-cache-read-1"),
+        # The same request streamed and not streamed.
+        ("openllmetry-sonnet37-thinking-1", "openllmetry-sonnet37-thinking-stream-1"),
+        ("openinference-sonnet46-tool-use-1", "openinference-sonnet46-tool-use-stream-1"),
+    ],
+)
+def test_corpus_repeated_requests_share_a_fingerprint(first: str, second: str) -> None:
+    from tests.corpus import record
+
+    assert fingerprint(record(first)["request"]) == fingerprint(record(second)["request"])
+    assert fingerprint(record(first)["request"], b"k") == fingerprint(record(second)["request"], b"k")
