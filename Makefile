@@ -11,7 +11,7 @@ PYTEST_FLAGS ?= -W error -q
 .PHONY: demo test test-main test-sdk-oldest lint typecheck clean system-deps
 
 # Real servers the end-to-end tests start: redis-server, prometheus + promtool, alertmanager.
-SYSTEM_TOOLS := redis-server promtool prometheus alertmanager
+SYSTEM_TOOLS := redis-server promtool prometheus prometheus-alertmanager
 SYSTEM_PACKAGES := redis-server prometheus prometheus-alertmanager
 
 system-deps:

@@ -1,8 +1,10 @@
 """`anthropic-otel demo`: a small workload through the real SDK over the in-process fake API.
 
 It shows what the dashboards will show, without a key or a network: a well-cached support bot,
-an A/B test that varies the system prompt (and so loses money on caching), and streamed calls,
-then a table of the metrics the instrumentation recorded, read back from an in-memory reader.
+an A/B test that varies the system prompt (and so loses money on caching), streamed calls, and
+what the SDK hides (529s it retried, a retry after a lost connection that may bill twice, a stream
+that drops and one that hangs), then tables of the metrics the instrumentation recorded, read
+back from an in-memory reader.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ from typing import Any
 
 from . import AnthropicInstrumentor, semconv
 from .fake import FakeAnthropic
+from .fake.engine import HEADER_FAULTS
 from .pricing import break_even_hit_ratio
 
 
 def _system(text: str, ttl: str = "5m") -> list[dict[str, Any]]:
     return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral", "ttl": ttl}}]
+
+
+# The demo's instrumentation options: a short idle threshold, so the hung stream shows as stalled
+# within the demo instead of after the production default of 30 s.
+INSTRUMENT_OPTIONS: dict[str, Any] = {"stream_idle_timeout_s": 0.1}
+# The hung stream's client read timeout: the SDK gives up after this, and the stream ends `timeout`.
+HUNG_STREAM_READ_TIMEOUT_S = 0.4
+# Faults scripted per attempt (`x-fake-faults`): the SDK retries each until the `ok`.
+RETRIED_FAULTS = ("overloaded,ok", "overloaded,overloaded,ok", "connection_reset,ok")
 
 
 def run_workload(fake: FakeAnthropic) -> None:
@@ -36,6 +48,27 @@ def run_workload(fake: FakeAnthropic) -> None:
         ) as stream:
             for _text in stream.text_stream:
                 pass
+    for faults in RETRIED_FAULTS:
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=256,
+            system=support,
+            messages=question,
+            extra_headers={HEADER_FAULTS: faults},
+        )
+    for fault in ("drop_mid_stream", "hang"):
+        try:
+            with client.with_options(timeout=HUNG_STREAM_READ_TIMEOUT_S).messages.stream(
+                model="claude-opus-4-6",
+                max_tokens=512,
+                system=support,
+                messages=question,
+                extra_headers={HEADER_FAULTS: fault},
+            ) as stream:
+                for _text in stream.text_stream:
+                    pass
+        except Exception:  # noqa: BLE001 - the raw transport error a started stream raises, as apps see it
+            pass  # the telemetry says which way the stream ended
 
 
 def _collect(reader: Any) -> dict[str, dict[tuple[tuple[str, Any], ...], float]]:
@@ -79,6 +112,31 @@ def summarize(reader: Any) -> list[dict[str, Any]]:
     return result
 
 
+def reliability(reader: Any) -> list[dict[str, Any]]:
+    """Per-model rows: requests (and failed ones), HTTP attempts, 529s, unacknowledged retries, streams by end reason."""
+    totals = _collect(reader)
+    rows: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(float))
+    for key, value in totals[semconv.ANTHROPIC_REQUESTS.name].items():
+        attrs = dict(key)
+        row = rows[attrs[semconv.GEN_AI_REQUEST_MODEL]]
+        row["requests"] += value
+        if attrs[semconv.ANTHROPIC_REQUEST_OUTCOME] == semconv.OUTCOME_ERROR:
+            row["failed"] += value
+    for key, value in totals[semconv.ANTHROPIC_ATTEMPTS.name].items():
+        attrs = dict(key)
+        row = rows[attrs[semconv.GEN_AI_REQUEST_MODEL]]
+        row["attempts"] += value
+        if attrs.get(semconv.ERROR_TYPE) == semconv.ERROR_OVERLOADED:
+            row["overloaded"] += value
+    for key, value in totals[semconv.ANTHROPIC_RETRIES_UNACKNOWLEDGED.name].items():
+        rows[dict(key)[semconv.GEN_AI_REQUEST_MODEL]]["unacknowledged"] += value
+    for key, value in totals[semconv.ANTHROPIC_STREAMS.name].items():
+        attrs = dict(key)
+        rows[attrs[semconv.GEN_AI_REQUEST_MODEL]][attrs[semconv.ANTHROPIC_STREAM_END_REASON]] += value
+    columns = ("requests", "failed", "attempts", "overloaded", "unacknowledged", *semconv.END_REASONS)
+    return [{"model": model, **{c: row.get(c, 0.0) for c in columns}} for model, row in sorted(rows.items())]
+
+
 def main() -> int:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -89,7 +147,9 @@ def main() -> int:
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     instrumentor = AnthropicInstrumentor()
-    instrumentor.instrument(meter_provider=meter_provider, tracer_provider=TracerProvider())
+    instrumentor.instrument(
+        meter_provider=meter_provider, tracer_provider=TracerProvider(), **INSTRUMENT_OPTIONS
+    )
     fake = FakeAnthropic(seed=7)
     try:
         run_workload(fake)
@@ -135,5 +195,32 @@ def main() -> int:
         f"Cache break-even hit ratio: 5m cache {break_even_hit_ratio('5m'):.0%}, "
         f"1h cache {break_even_hit_ratio('1h'):.0%}. Rule of thumb: below 50 % caching probably loses money; "
         "the net saving column is the exact answer."
+    )
+    hidden = Table(title="What the SDK hides: retried attempts, possible double bills, how streams ended")
+    for column in (
+        "model",
+        "requests",
+        "failed",
+        "HTTP attempts",
+        "529 overloaded",
+        "unacknowledged retries",
+        "stream endings",
+    ):
+        hidden.add_column(column, justify="left" if column in ("model", "stream endings") else "right")
+    for row in reliability(reader):
+        endings = ", ".join(f"{reason} {row[reason]:.0f}" for reason in semconv.END_REASONS if row[reason])
+        unacknowledged = row["unacknowledged"]
+        hidden.add_row(
+            row["model"],
+            f"{row['requests']:.0f}",
+            f"{row['failed']:.0f}",
+            f"{row['attempts']:.0f}",
+            f"{row['overloaded']:.0f}",
+            f"[red]{unacknowledged:.0f}[/red]" if unacknowledged else "0",
+            endings or "-",
+        )
+    console.print(hidden)
+    console.print(
+        "A retry after a timeout or a lost connection may be billed twice: the API has no idempotency key."
     )
     return 0

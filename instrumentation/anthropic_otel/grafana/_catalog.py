@@ -1,0 +1,496 @@
+"""What each dashboard shows: panels as plain data (title, what it means, what to do, queries).
+
+Kept free of the Grafana SDK so that tests (and the README table) read the same catalog the
+builders render. Each panel lists its PromQL targets; `_dashboards.py` turns them into
+grafana-foundation-sdk builders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from .. import semconv
+from ..pricing import break_even_hit_ratio
+from . import _promql as q
+from ._options import Options
+
+RATE: Final = "$__rate_interval"
+RANGE: Final = "$__range"
+DASH: Final = q.Scope(window=RATE, job="$job", model="$model")
+BY_MODEL: Final = (q.MODEL,)
+
+TIMESERIES: Final = "timeseries"
+STAT: Final = "stat"
+TABLE: Final = "table"
+
+
+@dataclass(frozen=True)
+class Target:
+    expr: str
+    legend: str = ""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A coloured step (and, on time series, a line) at `value`: below it `below`, from it on `above`."""
+
+    value: float
+    below: str
+    above: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    description: str
+    kind: str
+    unit: str
+    targets: tuple[Target, ...]
+    width: int = 12
+    height: int = 8
+    threshold: Threshold | None = None
+    min: float | None = None
+    max: float | None = None
+    no_value: str = ""
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    uid: str
+    title: str
+    description: str
+    panels: tuple[Panel, ...] = field(default_factory=tuple)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:g} %"
+
+
+def overview(o: Options) -> Dashboard:
+    return Dashboard(
+        "anthropic-overview",
+        "Anthropic API / Overview",
+        "Traffic, errors, overload, cost, cache and streams of every service calling the Anthropic API.",
+        (
+            Panel(
+                "Requests per second",
+                "Logical API calls per second by model (one per SDK call, whatever its retries). "
+                "A sudden drop with no deploy usually means callers are failing before reaching the API.",
+                TIMESERIES,
+                "reqps",
+                (Target(q.requests_rate(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                width=8,
+            ),
+            Panel(
+                "Error ratio (final)",
+                "Share of calls that failed after all SDK retries: what your users saw. Above "
+                f"{_pct(o.error_ratio_max)} AnthropicErrorRatioHigh fires; open Reliability to see which error type.",
+                STAT,
+                "percentunit",
+                (Target(q.error_ratio(DASH, ())),),
+                width=4,
+                height=4,
+                threshold=Threshold(o.error_ratio_max, "green", "red"),
+                min=0,
+                max=1,
+            ),
+            Panel(
+                "529 share of attempts",
+                "Share of HTTP attempts (SDK retries included) rejected as overloaded (529 or overloaded_error). "
+                f"1-3 % at peak is normal; above {_pct(o.overload_rate_max)} add a fallback model or spread load.",
+                STAT,
+                "percentunit",
+                (Target(q.overload_share(DASH, ())),),
+                width=4,
+                height=4,
+                threshold=Threshold(o.overload_rate_max, "green", "orange"),
+                min=0,
+                max=1,
+                no_value="no attempts",
+            ),
+            Panel(
+                "Cost per hour",
+                "US dollars per hour at list prices, from the token counts of every call. Compare with the "
+                "budget; open Cost and model fit to see which model spends it.",
+                STAT,
+                "currencyUSD",
+                (Target(q.cost_per_hour(DASH, ())),),
+                width=4,
+                height=4,
+            ),
+            Panel(
+                "Cache hit ratio",
+                "cache_read / (cache_read + cache writes) over all models. Under "
+                f"{_pct(o.hit_ratio_min)} caching probably loses money; Prompt caching economics shows the "
+                "exact net saving.",
+                STAT,
+                "percentunit",
+                (Target(q.cache_hit_ratio(DASH, ())),),
+                width=4,
+                height=4,
+                threshold=Threshold(o.hit_ratio_min, "red", "green"),
+                min=0,
+                max=1,
+                no_value="no cache use",
+            ),
+            Panel(
+                "Active and stalled streams",
+                "Streams open now, and those silent for longer than the idle threshold. A stalled stream "
+                "holds a client (and often a user) waiting: see the Streams dashboard.",
+                STAT,
+                "short",
+                (
+                    Target(q.streams_now(DASH, semconv.ANTHROPIC_STREAMS_ACTIVE, ()), "active"),
+                    Target(q.streams_now(DASH, semconv.ANTHROPIC_STREAMS_STALLED, ()), "stalled"),
+                ),
+                width=4,
+                height=4,
+                threshold=Threshold(1, "green", "orange"),
+                no_value="0",
+            ),
+            Panel(
+                "Latency p50 / p95",
+                "Duration of one logical call, all retries and the whole stream included. A p95 far above p50 "
+                "usually means retries (see Reliability) or long streams.",
+                TIMESERIES,
+                "s",
+                (
+                    Target(q.quantile(DASH, semconv.GEN_AI_CLIENT_OPERATION_DURATION, 0.5), "p50"),
+                    Target(q.quantile(DASH, semconv.GEN_AI_CLIENT_OPERATION_DURATION, 0.95), "p95"),
+                ),
+            ),
+            Panel(
+                "Time to first token p50 / p95",
+                "Streams only: time from the call to the first streamed event, what a user waits before text "
+                "appears. Rising TTFT with flat output size points at API load or a slow proxy.",
+                TIMESERIES,
+                "s",
+                (
+                    Target(q.quantile(DASH, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, 0.5), "p50"),
+                    Target(q.quantile(DASH, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, 0.95), "p95"),
+                ),
+            ),
+        ),
+    )
+
+
+def caching(o: Options) -> Dashboard:
+    be5, be1 = break_even_hit_ratio("5m"), break_even_hit_ratio("1h")
+    return Dashboard(
+        "anthropic-cache",
+        "Anthropic API / Prompt caching economics",
+        "Is prompt caching saving money? Writes cost 1.25x input (2x for the 1-hour cache), reads 0.1x.",
+        (
+            Panel(
+                "Cache write vs read tokens",
+                "Tokens per second written to and read from the prompt cache, by model and kind. Writes "
+                "above reads mean prefixes are written and expire unread: check that the cached prefix is "
+                "byte-identical across calls (no timestamps, ids or A/B variants in it).",
+                TIMESERIES,
+                "short",
+                (
+                    Target(
+                        q.cache_tokens(DASH, (q.MODEL, q.TOKEN_TYPE)),
+                        f"{{{{{q.MODEL}}}}} {{{{{q.TOKEN_TYPE}}}}}",
+                    ),
+                ),
+            ),
+            Panel(
+                "Cache hit ratio by model",
+                f"cache_read / (cache_read + cache writes). The line is the {_pct(o.hit_ratio_min)} rule of thumb; "
+                f"the exact break-even is {_pct(round(be5, 3))} for the 5-minute cache and {_pct(round(be1, 3))} "
+                "for the 1-hour cache. Below the line, look at the net saving next to it.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.cache_hit_ratio(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(o.hit_ratio_min, "red", "green"),
+                min=0,
+                max=1,
+            ),
+            Panel(
+                "Net cache saving (USD/h)",
+                "What the same tokens would have cost uncached minus what they cost: positive = caching pays. "
+                "Negative = caching loses money: stop caching that prompt, or make its prefix stable.",
+                TIMESERIES,
+                "currencyUSD",
+                (Target(q.net_saving_per_hour(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(0, "red", "green"),
+            ),
+            Panel(
+                "Net cache saving in the time range",
+                "USD saved (or lost, if negative) by prompt caching over the dashboard's time range.",
+                STAT,
+                "currencyUSD",
+                (Target(q.net_saving_total(DASH, RANGE)),),
+                width=6,
+                threshold=Threshold(0, "red", "green"),
+            ),
+            Panel(
+                "Exact break-even hit ratio per cache TTL",
+                "Hit ratio at which caching costs exactly what not caching would: (w - 1) / (w - 0.1) with "
+                "w = 1.25 (5m) or 2 (1h). Above it caching saves money. The rule of thumb (50 %) is safe for both.",
+                STAT,
+                "percentunit",
+                (Target(f"vector({be5:.6f})", "5m cache"), Target(f"vector({be1:.6f})", "1h cache")),
+                width=6,
+                min=0,
+                max=1,
+            ),
+            Panel(
+                "Break-even for each model's TTL mix",
+                "The exact break-even hit ratio for the mix of 5-minute and 1-hour writes each model actually "
+                "makes. A hit ratio (left) under this line loses money.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.break_even_for_mix(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                min=0,
+                max=1,
+            ),
+            Panel(
+                "System-prompt variants writing the cache",
+                "Distinct cache-writing system prompts per model. The A/B-test trap: every variant has its own "
+                "cache entry, so N variants split the reads N ways and each is written more often than read. "
+                "More than a few: cache the common prefix only and put the variant after the cache breakpoint.",
+                TIMESERIES,
+                "short",
+                (Target(q.system_variants(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(2, "green", "orange"),
+                min=0,
+            ),
+        ),
+    )
+
+
+def reliability(o: Options) -> Dashboard:
+    hop = f"{{{{{q.FROM_MODEL}}}}} -> {{{{{q.TO_MODEL}}}}}"
+    return Dashboard(
+        "anthropic-reliability",
+        "Anthropic API / Reliability",
+        "Every HTTP attempt (the SDK's silent retries included), fallbacks, canned answers and duplicates.",
+        (
+            Panel(
+                "Attempts by status",
+                "HTTP attempts per second by status code; `none` = connection error or timeout. The SDK retries "
+                "408/409/429/5xx silently: this is the only place those retries show.",
+                TIMESERIES,
+                "reqps",
+                (Target(q.attempts_by_status(DASH), f"{{{{{q.STATUS}}}}}"),),
+            ),
+            Panel(
+                "529 overload rate by model",
+                f"Share of attempts rejected as overloaded. 1-3 % at peak is normal; the line is "
+                f"{_pct(o.overload_rate_max)}. Above it: add a fallback model, lower concurrency, or move batch "
+                "work off-peak.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.overload_share(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(o.overload_rate_max, "green", "orange"),
+                min=0,
+            ),
+            Panel(
+                "Final error ratio by model",
+                "Share of calls that failed after all retries. Retries hide transient errors; what remains "
+                "reached your code. Check error.type in traces; 4xx are bugs, 5xx/529 need fallbacks.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.error_ratio(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(o.error_ratio_max, "green", "red"),
+                min=0,
+            ),
+            Panel(
+                "Retries per request",
+                "Extra HTTP attempts per logical call. 0 is ideal; a rise means overload, rate limits or "
+                "timeouts, each retry adding latency (and, after a timeout, possibly cost).",
+                TIMESERIES,
+                "short",
+                (Target(q.retries_per_request(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                min=0,
+            ),
+            Panel(
+                "Unacknowledged retries (double-billing risk)",
+                "Retries sent after a timeout or lost connection: the server may have processed (and billed) "
+                "the first attempt. Raise client timeouts for long generations, stream long outputs, and "
+                "watch the duplicates panels below.",
+                TIMESERIES,
+                "reqps",
+                (
+                    Target(
+                        q.unacknowledged_retries(DASH, (q.MODEL, q.ERROR_TYPE)),
+                        f"{{{{{q.MODEL}}}}} {{{{{q.ERROR_TYPE}}}}}",
+                    ),
+                ),
+            ),
+            Panel(
+                "Fallback hops in the time range (from -> to)",
+                "Every hop from one model to the next (or to the canned answer) with its reason. Hops on "
+                "`overloaded` are expected at peak; hops on `refusal` or `server_error` deserve a look.",
+                TABLE,
+                "short",
+                (Target(q.fallback_hops_total(DASH, RANGE)),),
+            ),
+            Panel(
+                "Fallback hop rate",
+                "Fallback hops per second by route. A route that is always taken means the primary model is "
+                "effectively down for you: make the fallback the primary or fix the cause.",
+                TIMESERIES,
+                "reqps",
+                (Target(q.fallback_hops_rate(DASH), hop),),
+            ),
+            Panel(
+                "Canned responses",
+                "Calls answered with the canned fallback because every model failed: users got no real answer. "
+                "Any sustained value pages (AnthropicFallbackToCanned).",
+                TIMESERIES,
+                "reqps",
+                (Target(q.canned_rate(DASH, (q.FROM_MODEL,)), f"{{{{{q.FROM_MODEL}}}}}"),),
+                threshold=Threshold(1e-9, "green", "red"),
+                min=0,
+            ),
+            Panel(
+                "Duplicate requests by state",
+                "Requests whose fingerprint was already in flight (a retry racing the original) or completed "
+                "within the window (the same prompt billed twice). Add an idempotency layer or cache results.",
+                TIMESERIES,
+                "reqps",
+                (Target(q.duplicates_by_state(DASH), f"{{{{{q.MODEL}}}}} {{{{{q.DUP_STATE}}}}}"),),
+            ),
+            Panel(
+                "Duplicate rate by model",
+                f"Duplicates per request. Above {_pct(o.duplicate_rate_max)} AnthropicDuplicateRateHigh fires.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.duplicate_ratio(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(o.duplicate_rate_max, "green", "orange"),
+                min=0,
+            ),
+            Panel(
+                "Wasted on duplicates: tokens/s and USD/h",
+                "Tokens billed for duplicate requests, and their cost at each model's average price per token.",
+                TIMESERIES,
+                "short",
+                (
+                    Target(q.duplicate_tokens(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}} tokens/s"),
+                    Target(q.duplicate_usd_per_hour(DASH), f"{{{{{q.MODEL}}}}} USD/h"),
+                ),
+            ),
+        ),
+    )
+
+
+def streams(o: Options) -> Dashboard:
+    return Dashboard(
+        "anthropic-streams",
+        "Anthropic API / Streams",
+        "How streams end, how many drop or hang, and the output lost with them.",
+        (
+            Panel(
+                "Stream end reasons",
+                "Finished streams per second by their one end reason: complete, error (event: error), timeout, "
+                "unexpected_close (dropped before message_stop), cancelled (by the caller), abandoned (never "
+                "closed: a leak in the calling code).",
+                TIMESERIES,
+                "reqps",
+                (Target(q.stream_ends(DASH), f"{{{{{q.END_REASON}}}}}"),),
+            ),
+            Panel(
+                "Stream drop rate",
+                "Streams ended by error, timeout or unexpected close, per finished stream. 0.1-0.5 % is the "
+                f"field's normal, more behind proxies; the line is {_pct(o.stream_drop_rate_max)}. Above it "
+                "check proxy idle timeouts and buffering.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.stream_drop_ratio(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(o.stream_drop_rate_max, "green", "orange"),
+                min=0,
+            ),
+            Panel(
+                "Stalled streams now",
+                "Streams silent for longer than the idle threshold (ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S) right "
+                "now. A silently closed connection can hang a client forever: set "
+                "ANTHROPIC_OTEL_STREAM_IDLE_ENFORCE=true to end them as `timeout`, keeping the partial output.",
+                STAT,
+                "short",
+                (Target(q.streams_now(DASH, semconv.ANTHROPIC_STREAMS_STALLED, ())),),
+                width=6,
+                threshold=Threshold(1, "green", "red"),
+                no_value="0",
+            ),
+            Panel(
+                "Active streams",
+                "Streams open now by model. A steady climb without more traffic means streams are not being "
+                "closed: look for `abandoned` in the end reasons.",
+                TIMESERIES,
+                "short",
+                (
+                    Target(
+                        q.streams_now(DASH, semconv.ANTHROPIC_STREAMS_ACTIVE, BY_MODEL), f"{{{{{q.MODEL}}}}}"
+                    ),
+                ),
+                width=6,
+                min=0,
+            ),
+            Panel(
+                "Partial output tokens (dropped streams, estimate)",
+                "Output tokens per second that went to streams which then dropped, estimated as each model's "
+                "drop share of its output. Billed, but the answer was cut: retrying costs them again.",
+                TIMESERIES,
+                "short",
+                (Target(q.partial_output_tokens(DASH), f"{{{{{q.MODEL}}}}}"),),
+                min=0,
+            ),
+        ),
+    )
+
+
+def cost(o: Options) -> Dashboard:
+    return Dashboard(
+        "anthropic-cost",
+        "Anthropic API / Cost and model fit",
+        "Where the money goes, and how much of it is expensive models doing cheap work.",
+        (
+            Panel(
+                "Cost per hour by model",
+                "US dollars per hour at list prices, by model. Models missing from the price table are counted "
+                "in tokens but not here (the logger anthropic_otel.unknown_model names them).",
+                TIMESERIES,
+                "currencyUSD",
+                (Target(q.cost_per_hour(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                min=0,
+            ),
+            Panel(
+                "Cost per hour by token kind",
+                "Where the bill comes from: uncached input, output, cache writes and cache reads. Large cache "
+                "write cost with small read cost is the caching trap (see Prompt caching economics).",
+                TIMESERIES,
+                "currencyUSD",
+                (Target(q.cost_per_hour(DASH, (q.TOKEN_TYPE,)), f"{{{{{q.TOKEN_TYPE}}}}}"),),
+                min=0,
+            ),
+            Panel(
+                "Expensive-model calls with short outputs",
+                f"Share of calls to non-Haiku models whose output fit in {q.SHORT_OUTPUT_TOKENS} tokens: "
+                "classification, routing, extraction. Such work usually runs as well on Haiku at a fraction "
+                "of the price; try a Haiku-first cascade for it.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.short_output_share(DASH), f"{{{{{q.MODEL}}}}}"),),
+                min=0,
+                max=1,
+            ),
+            Panel(
+                "What a Haiku-first cascade would save (USD/h)",
+                f"Cost of those short-output calls minus what {q.CASCADE_MODEL} would have billed for the same "
+                "tokens (each model's input price is read from the data). An upper bound: calls Haiku cannot "
+                "handle would escalate and cost both.",
+                TIMESERIES,
+                "currencyUSD",
+                (Target(q.cascade_saving_per_hour(DASH), f"{{{{{q.MODEL}}}}}"),),
+                min=0,
+            ),
+        ),
+    )
+
+
+def dashboards(o: Options) -> tuple[Dashboard, ...]:
+    return (overview(o), caching(o), reliability(o), streams(o), cost(o))

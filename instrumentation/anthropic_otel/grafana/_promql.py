@@ -1,0 +1,347 @@
+"""Prometheus names and the PromQL behind every panel and alert, derived from `semconv` specs.
+
+Names are never spelled here: a metric's Prometheus name comes from its `semconv.Instrument`
+(the translation the OTel Prometheus exporter and the collector's Prometheus exporters apply:
+dots to underscores, `s` -> `_seconds`, units in braces dropped, counters get `_total`) and a
+label's name from its attribute. Pure functions of strings, so the CLI, the generator and the
+tests share one definition of each query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from .. import semconv
+from ..pricing import (
+    BUILTIN_PRICES,
+    CACHE_READ_MULTIPLIER,
+    CACHE_WRITE_1H_MULTIPLIER,
+    CACHE_WRITE_5M_MULTIPLIER,
+)
+
+# UCUM units with a Prometheus suffix (the exporters' table); units in braces are annotations: no suffix.
+_UNIT_SUFFIX: Final = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "ratio"}
+
+# The streams that ended because something broke (not the caller): the "drop rate" numerator.
+DROP_REASONS: Final = (semconv.END_ERROR, semconv.END_TIMEOUT, semconv.END_UNEXPECTED_CLOSE)
+CACHE_TOKEN_TYPES: Final = (
+    semconv.TOKEN_CACHE_READ,
+    semconv.TOKEN_CACHE_WRITE_5M,
+    semconv.TOKEN_CACHE_WRITE_1H,
+)
+CACHE_WRITE_TYPES: Final = (semconv.TOKEN_CACHE_WRITE_5M, semconv.TOKEN_CACHE_WRITE_1H)
+OVERLOADED_STATUS: Final = "529"
+# Calls whose output fits this many tokens are "cheap work"; it is a bucket boundary of the token histogram.
+SHORT_OUTPUT_TOKENS: Final = 256
+# The model a Haiku-first cascade would try first, and its list input price in USD per token.
+CASCADE_MODEL: Final = "claude-haiku-4-5"
+CASCADE_INPUT_USD_PER_TOKEN: Final = BUILTIN_PRICES[CASCADE_MODEL][0] / 1_000_000
+CHEAP_MODEL_RE: Final = "(?i).*haiku.*"
+
+assert SHORT_OUTPUT_TOKENS in semconv.TOKEN_BUCKETS
+
+
+def metric(spec: semconv.Instrument, part: str = "") -> str:
+    """The Prometheus name of `spec`; histograms need `part` (`bucket`, `sum` or `count`)."""
+    name = spec.name.replace(".", "_")
+    suffix = _UNIT_SUFFIX.get(spec.unit, "")
+    if suffix and not name.endswith("_" + suffix):
+        name = f"{name}_{suffix}"
+    if spec.kind == semconv.COUNTER:
+        return name if name.endswith("_total") else f"{name}_total"
+    if spec.kind == semconv.HISTOGRAM:
+        if part not in ("bucket", "sum", "count"):
+            raise ValueError(f"histogram {spec.name} needs part bucket, sum or count, not {part!r}")
+        return f"{name}_{part}"
+    return name
+
+
+def series_names(spec: semconv.Instrument) -> tuple[str, ...]:
+    """Every Prometheus series name `spec` produces."""
+    if spec.kind == semconv.HISTOGRAM:
+        return tuple(metric(spec, part) for part in ("bucket", "sum", "count"))
+    return (metric(spec),)
+
+
+def label(attribute: str) -> str:
+    return attribute.replace(".", "_")
+
+
+MODEL: Final = label(semconv.GEN_AI_REQUEST_MODEL)
+JOB: Final = "job"
+TOKEN_TYPE: Final = label(semconv.ANTHROPIC_TOKEN_TYPE)
+GEN_AI_TOKEN_TYPE: Final = label(semconv.GEN_AI_TOKEN_TYPE)
+OUTCOME: Final = label(semconv.ANTHROPIC_REQUEST_OUTCOME)
+STATUS: Final = label(semconv.HTTP_RESPONSE_STATUS_CODE)
+ERROR_TYPE: Final = label(semconv.ERROR_TYPE)
+END_REASON: Final = label(semconv.ANTHROPIC_STREAM_END_REASON)
+DUP_STATE: Final = label(semconv.ANTHROPIC_DUPLICATE_STATE)
+FROM_MODEL: Final = label(semconv.ANTHROPIC_FALLBACK_FROM_MODEL)
+TO_MODEL: Final = label(semconv.ANTHROPIC_FALLBACK_TO_MODEL)
+FALLBACK_REASON: Final = label(semconv.ANTHROPIC_FALLBACK_REASON)
+
+
+def eq(name: str, value: str) -> str:
+    return f'{name}="{value}"'
+
+
+def one_of(name: str, values: Iterable[str]) -> str:
+    return f'{name}=~"{"|".join(values)}"'
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where queries look: label matchers every selector gets, and the rate window.
+
+    Dashboards use `$job`/`$model` variables and `$__rate_interval`; alerts a fixed window and,
+    with `--job`, a job regex. `model` filters the spec's model label (`from_model` for fallback hops).
+    """
+
+    window: str
+    job: str | None = None
+    model: str | None = None
+
+    def sel(self, spec: semconv.Instrument, *matchers: str, part: str = "") -> str:
+        found = list(matchers)
+        if self.job is not None:
+            found.insert(0, f'{JOB}=~"{self.job}"')
+        if self.model is not None:
+            if semconv.GEN_AI_REQUEST_MODEL in spec.attributes:
+                found.insert(1 if self.job is not None else 0, f'{MODEL}=~"{self.model}"')
+            elif semconv.ANTHROPIC_FALLBACK_FROM_MODEL in spec.attributes:
+                found.insert(1 if self.job is not None else 0, f'{FROM_MODEL}=~"{self.model}"')
+        inner = ", ".join(found)
+        return f"{metric(spec, part)}{{{inner}}}" if inner else metric(spec, part)
+
+    def rate(self, spec: semconv.Instrument, *matchers: str, part: str = "", window: str = "") -> str:
+        return f"rate({self.sel(spec, *matchers, part=part)}[{window or self.window}])"
+
+    def increase(self, spec: semconv.Instrument, *matchers: str, window: str = "") -> str:
+        return f"increase({self.sel(spec, *matchers)}[{window or self.window}])"
+
+
+def agg(by: Iterable[str], inner: str, op: str = "sum") -> str:
+    labels = ", ".join(by)
+    return f"{op} by ({labels}) ({inner})" if labels else f"{op}({inner})"
+
+
+def ratio_or_zero(numerator: str, denominator: str) -> str:
+    """numerator / denominator, 0 (not "No data") where the numerator has no series yet.
+
+    Counter series appear on first use, so a model that never erred has no error series; `or 0 *
+    denominator` fills in its zero with the denominator's labels.
+    """
+    return f"(\n  {numerator}\nor\n  0 * {denominator}\n)\n/\n{denominator}"
+
+
+# --- Cache economics -------------------------------------------------------------------------
+
+
+def cache_hit_ratio(s: Scope, by: Iterable[str]) -> str:
+    by = tuple(by)
+    reads = agg(by, s.rate(semconv.ANTHROPIC_TOKENS, eq(TOKEN_TYPE, semconv.TOKEN_CACHE_READ)))
+    cached = agg(by, s.rate(semconv.ANTHROPIC_TOKENS, one_of(TOKEN_TYPE, CACHE_TOKEN_TYPES)))
+    return ratio_or_zero(reads, cached)
+
+
+def cache_tokens(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.rate(semconv.ANTHROPIC_TOKENS, one_of(TOKEN_TYPE, CACHE_TOKEN_TYPES)))
+
+
+def net_saving_per_hour(s: Scope, by: Iterable[str]) -> str:
+    by = tuple(by)
+    uncached = agg(by, s.rate(semconv.ANTHROPIC_COST_UNCACHED))
+    actual = agg(by, s.rate(semconv.ANTHROPIC_COST))
+    return f"({uncached}\n-\n{actual}) * 3600"
+
+
+def net_saving_total(s: Scope, window: str) -> str:
+    uncached = agg((), s.increase(semconv.ANTHROPIC_COST_UNCACHED, window=window))
+    actual = agg((), s.increase(semconv.ANTHROPIC_COST, window=window))
+    return f"{uncached}\n-\n{actual}"
+
+
+def break_even_for_mix(s: Scope, by: Iterable[str]) -> str:
+    """Exact break-even hit ratio for the TTL mix each model writes.
+
+    Reading R tokens instead of sending them uncached saves (1 - r) each; writing W5 and W1 costs
+    (w5 - 1) and (w1 - 1) extra each. Saving is zero at R* = ((w5-1) W5 + (w1-1) W1) / (1 - r), so
+    the break-even hit ratio is R* / (R* + W5 + W1): 21.7 % for pure 5m writes, 52.6 % for 1h.
+    """
+    by = tuple(by)
+    writes = agg(by, s.rate(semconv.ANTHROPIC_TOKENS, one_of(TOKEN_TYPE, CACHE_WRITE_TYPES)))
+    w5 = f"({agg(by, s.rate(semconv.ANTHROPIC_TOKENS, eq(TOKEN_TYPE, semconv.TOKEN_CACHE_WRITE_5M)))} or 0 * {writes})"
+    w1 = f"({agg(by, s.rate(semconv.ANTHROPIC_TOKENS, eq(TOKEN_TYPE, semconv.TOKEN_CACHE_WRITE_1H)))} or 0 * {writes})"
+    reads_at_break_even = (
+        f"(({CACHE_WRITE_5M_MULTIPLIER - 1:g} * {w5} + {CACHE_WRITE_1H_MULTIPLIER - 1:g} * {w1})"
+        f" / {1 - CACHE_READ_MULTIPLIER:g})"
+    )
+    return f"{reads_at_break_even}\n/\n({reads_at_break_even} + {writes})"
+
+
+def system_variants(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.sel(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS), op="max")
+
+
+# --- Requests, attempts, errors --------------------------------------------------------------
+
+
+def requests_rate(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.rate(semconv.ANTHROPIC_REQUESTS))
+
+
+def error_ratio(s: Scope, by: Iterable[str]) -> str:
+    by = tuple(by)
+    errors = agg(by, s.rate(semconv.ANTHROPIC_REQUESTS, eq(OUTCOME, semconv.OUTCOME_ERROR)))
+    return ratio_or_zero(errors, requests_rate(s, by))
+
+
+def attempts_rate(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.rate(semconv.ANTHROPIC_ATTEMPTS))
+
+
+def attempts_by_status(s: Scope) -> str:
+    # A connection error has no status code; name it instead of showing an empty legend.
+    inner = f'label_replace({s.rate(semconv.ANTHROPIC_ATTEMPTS)}, "{STATUS}", "none", "{STATUS}", "")'
+    return agg((STATUS,), inner)
+
+
+def overload_share(s: Scope, by: Iterable[str]) -> str:
+    """529 share of attempts. Overload also arrives as `overloaded_error` on other statuses (or in a
+    200 stream), so both are counted; `or` keeps each attempt series once."""
+    by = tuple(by)
+    overloaded = agg(
+        by,
+        f"{s.rate(semconv.ANTHROPIC_ATTEMPTS, eq(STATUS, OVERLOADED_STATUS))}\n"
+        f"  or {s.rate(semconv.ANTHROPIC_ATTEMPTS, eq(ERROR_TYPE, semconv.ERROR_OVERLOADED))}",
+    )
+    return ratio_or_zero(overloaded, attempts_rate(s, by))
+
+
+def retries_per_request(s: Scope, by: Iterable[str]) -> str:
+    by = tuple(by)
+    return f"({attempts_rate(s, by)} - {requests_rate(s, by)})\n/\n{requests_rate(s, by)}"
+
+
+def unacknowledged_retries(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.rate(semconv.ANTHROPIC_RETRIES_UNACKNOWLEDGED))
+
+
+# --- Fallback --------------------------------------------------------------------------------
+
+
+def fallback_hops_total(s: Scope, window: str) -> str:
+    return agg(
+        (FROM_MODEL, TO_MODEL, FALLBACK_REASON), s.increase(semconv.ANTHROPIC_FALLBACK_HOPS, window=window)
+    )
+
+
+def fallback_hops_rate(s: Scope) -> str:
+    return agg((FROM_MODEL, TO_MODEL), s.rate(semconv.ANTHROPIC_FALLBACK_HOPS))
+
+
+def canned_rate(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.rate(semconv.ANTHROPIC_FALLBACK_HOPS, eq(TO_MODEL, semconv.FALLBACK_TO_CANNED)))
+
+
+def canned_increase(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.increase(semconv.ANTHROPIC_FALLBACK_HOPS, eq(TO_MODEL, semconv.FALLBACK_TO_CANNED)))
+
+
+# --- Duplicates ------------------------------------------------------------------------------
+
+
+def duplicates_by_state(s: Scope) -> str:
+    return agg((MODEL, DUP_STATE), s.rate(semconv.ANTHROPIC_DUPLICATES))
+
+
+def duplicate_ratio(s: Scope, by: Iterable[str]) -> str:
+    by = tuple(by)
+    return ratio_or_zero(agg(by, s.rate(semconv.ANTHROPIC_DUPLICATES)), requests_rate(s, by))
+
+
+def duplicate_tokens(s: Scope, by: Iterable[str]) -> str:
+    return agg(by, s.rate(semconv.ANTHROPIC_DUPLICATES_TOKENS))
+
+
+def duplicate_usd_per_hour(s: Scope) -> str:
+    """Wasted USD: duplicate tokens priced at each model's average cost per billed token."""
+    by = (MODEL,)
+    per_token = f"({agg(by, s.rate(semconv.ANTHROPIC_COST))}\n/\n{agg(by, s.rate(semconv.ANTHROPIC_TOKENS))})"
+    return f"{duplicate_tokens(s, by)}\n* {per_token} * 3600"
+
+
+# --- Streams ---------------------------------------------------------------------------------
+
+
+def stream_ends(s: Scope) -> str:
+    return agg((END_REASON,), s.rate(semconv.ANTHROPIC_STREAMS))
+
+
+def stream_drop_ratio(s: Scope, by: Iterable[str]) -> str:
+    by = tuple(by)
+    dropped = agg(by, s.rate(semconv.ANTHROPIC_STREAMS, one_of(END_REASON, DROP_REASONS)))
+    return ratio_or_zero(dropped, agg(by, s.rate(semconv.ANTHROPIC_STREAMS)))
+
+
+def streams_now(s: Scope, spec: semconv.Instrument, by: Iterable[str]) -> str:
+    return agg(by, s.sel(spec))
+
+
+def partial_output_tokens(s: Scope) -> str:
+    """Output tokens/s of dropped streams, estimated as the dropped share of each model's output."""
+    by = (MODEL,)
+    output = agg(by, s.rate(semconv.ANTHROPIC_TOKENS, eq(TOKEN_TYPE, semconv.TOKEN_OUTPUT)))
+    return f"{output}\n* on ({MODEL})\n({stream_drop_ratio(s, by)})"
+
+
+# --- Latency ---------------------------------------------------------------------------------
+
+
+def quantile(s: Scope, spec: semconv.Instrument, q: float, by: Iterable[str] = ()) -> str:
+    return f"histogram_quantile({q:g}, {agg(('le', *by), s.rate(spec, part='bucket'))})"
+
+
+# --- Cost and model fit ----------------------------------------------------------------------
+
+
+def cost_per_hour(s: Scope, by: Iterable[str]) -> str:
+    return f"{agg(by, s.rate(semconv.ANTHROPIC_COST))} * 3600"
+
+
+def _expensive_output(s: Scope, part: str, *matchers: str) -> str:
+    return agg(
+        (MODEL,),
+        s.rate(
+            semconv.GEN_AI_CLIENT_TOKEN_USAGE,
+            eq(GEN_AI_TOKEN_TYPE, semconv.TOKEN_TYPE_OUTPUT),
+            f'{MODEL}!~"{CHEAP_MODEL_RE}"',
+            *matchers,
+            part=part,
+        ),
+    )
+
+
+def short_output_share(s: Scope) -> str:
+    """Share of calls to non-Haiku models whose output fit in SHORT_OUTPUT_TOKENS."""
+    # Prometheus 3 stores `le` as "256.0", older servers and exporters as "256": match both.
+    short = _expensive_output(s, "bucket", f'le=~"{SHORT_OUTPUT_TOKENS}(\\\\.0)?"')
+    return f"{short}\n/\n{_expensive_output(s, 'count')}"
+
+
+def cascade_saving_per_hour(s: Scope) -> str:
+    """USD/h a Haiku-first cascade would save on the short-output calls of expensive models.
+
+    Each model's input price is read from the data (cost of uncached input / input tokens); all
+    current Claude models price output, cache writes and reads as the same multiples of input, so
+    Haiku would bill each token at haiku_input / model_input of what the model billed.
+    """
+    by = (MODEL,)
+    input_price = (
+        f"({agg(by, s.rate(semconv.ANTHROPIC_COST, eq(TOKEN_TYPE, semconv.TOKEN_INPUT)))}\n"
+        f"/\n{agg(by, s.rate(semconv.ANTHROPIC_TOKENS, eq(TOKEN_TYPE, semconv.TOKEN_INPUT)))})"
+    )
+    saving_fraction = f"clamp_min(1 - {CASCADE_INPUT_USD_PER_TOKEN:g} / {input_price}, 0)"
+    return f"({short_output_share(s)})\n* {cost_per_hour(s, by)}\n* {saving_fraction}"

@@ -1,0 +1,167 @@
+"""Real Prometheus and Alertmanager for end-to-end tests: free localhost ports, stopped at exit.
+
+Plain context managers and functions (the e2e conftest belongs to other suites); a test module
+wraps them in fixtures. `binary()` returns None when a server is not installed so the caller can
+skip with a printed reason; CI installs them (`make system-deps`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Debian names the Alertmanager binary prometheus-alertmanager; upstream tarballs call it alertmanager.
+ALERTMANAGER_NAMES = ("alertmanager", "prometheus-alertmanager")
+
+
+def binary(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_json(url: str, data: dict[str, str] | None = None, timeout: float = 5.0) -> Any:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    try:
+        with urllib.request.urlopen(url, data=body, timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        # Prometheus answers a bad query with 400 and a JSON error body: return it to the caller.
+        return json.loads(exc.read())
+
+
+def wait_until(predicate: Any, deadline_s: float, what: str, poll_s: float = 0.1) -> Any:
+    """Poll `predicate` until it returns something truthy, or fail naming `what`."""
+    deadline = time.monotonic() + deadline_s
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except (OSError, ValueError) as exc:  # server not up yet
+            last_error = exc
+        time.sleep(poll_s)
+    raise TimeoutError(f"timed out after {deadline_s:.0f}s waiting for {what} (last error: {last_error})")
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+@contextmanager
+def _serve(
+    cmd: Sequence[str], url: str, ready_path: str, log: Path, deadline_s: float = 20.0
+) -> Iterator[Server]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT)
+    server = Server(url, process, log)
+    try:
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"{cmd[0]} exited with {process.returncode}:\n{server.logs()}")
+            with urllib.request.urlopen(url + ready_path, timeout=1) as resp:
+                return bool(resp.status == 200)
+
+        wait_until(ready, deadline_s, f"{cmd[0]} to be ready at {url}")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def prometheus(
+    workdir: Path, config: str, storage: Path | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[Server]:
+    """Prometheus with `config` (YAML text) on a free 127.0.0.1 port; `storage` may hold backfilled blocks."""
+    exe = binary("prometheus")
+    assert exe, "prometheus not installed"
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "prometheus.yml").write_text(config)
+    data = storage or workdir / "data"
+    cmd = [
+        exe,
+        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={data}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        # Backfilled blocks carry old timestamps; keep them queryable whatever their age.
+        "--storage.tsdb.retention.time=3650d",
+        *extra_args,
+    ]
+    with _serve(cmd, f"http://127.0.0.1:{port}", "/-/ready", workdir / "prometheus.log") as server:
+        yield server
+
+
+@contextmanager
+def alertmanager(workdir: Path, config: str) -> Iterator[Server]:
+    exe = binary(*ALERTMANAGER_NAMES)
+    assert exe, "alertmanager not installed"
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "alertmanager.yml").write_text(config)
+    cmd = [
+        exe,
+        f"--config.file={workdir / 'alertmanager.yml'}",
+        f"--storage.path={workdir / 'am-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        # An empty cluster address turns off gossip, which would otherwise bind 0.0.0.0:9094.
+        "--cluster.listen-address=",
+    ]
+    with _serve(cmd, f"http://127.0.0.1:{port}", "/-/ready", workdir / "alertmanager.log") as server:
+        yield server
+
+
+def query(server: Server, expr: str, at: float | None = None) -> Any:
+    data = {"query": expr}
+    if at is not None:
+        data["time"] = f"{at:.3f}"
+    return http_json(f"{server.url}/api/v1/query", data)
+
+
+def backfill(openmetrics: str, storage: Path, workdir: Path) -> None:
+    """Write `openmetrics` (with timestamps, ending in `# EOF`) into TSDB blocks under `storage`."""
+    exe = binary("promtool")
+    assert exe, "promtool not installed"
+    source = workdir / "backfill.om"
+    source.write_text(openmetrics)
+    storage.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [exe, "tsdb", "create-blocks-from", "openmetrics", str(source), str(storage)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"promtool backfill failed:\n{result.stdout}\n{result.stderr}")

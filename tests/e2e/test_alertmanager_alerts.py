@@ -1,0 +1,160 @@
+"""A real alert, end to end: demo traffic -> OTel Prometheus exporter -> Prometheus -> Alertmanager -> webhook.
+
+The A/B-test part of the demo (a fresh system prompt variant almost every call) keeps the Haiku
+cache hit ratio at 20 %, so `AnthropicCacheHitRatioLow` must reach a webhook receiver. Prometheus
+loads a test-only copy of the generated rules with `for:` shortened to 0s and evaluates every
+second; everything else (expressions, guards, labels, annotations) is what ships.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anthropic_otel.grafana import Options, _alerts, _promql
+from anthropic_otel.grafana._yaml import dump
+
+from . import prom
+
+ALERT = "AnthropicCacheHitRatioLow"
+AB_TEST_MODEL = "claude-haiku-4-5"
+
+
+class Webhook:
+    """Alertmanager's webhook receiver: records every notification it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", prom.free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [alert for note in list(self.received) for alert in note["alerts"]]
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    hook.thread.start()
+    try:
+        yield hook
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
+        hook.thread.join(timeout=5)
+
+
+@pytest.fixture
+def demo_traffic() -> Iterator[str]:
+    """The demo workload in a loop, exposed by the OTel Prometheus exporter on a free port."""
+    from anthropic_otel import AnthropicInstrumentor
+    from anthropic_otel.demo import run_workload
+    from anthropic_otel.fake import FakeAnthropic
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    registry = CollectorRegistry()
+    provider = MeterProvider(metric_readers=[PrometheusMetricReader(registry=registry)])
+    instrumentor = AnthropicInstrumentor()
+    instrumentor.instrument(meter_provider=provider, tracer_provider=TracerProvider())
+    port = prom.free_port()
+    http_server, http_thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            run_workload(FakeAnthropic(seed=7))  # fresh caches each round: the hit ratio stays put
+            stop.wait(0.2)
+
+    worker = threading.Thread(target=loop, daemon=True)
+    worker.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+        instrumentor.uninstrument()
+        http_server.shutdown()
+        http_server.server_close()
+        http_thread.join(timeout=5)
+        provider.shutdown()
+
+
+def _test_rules() -> str:
+    rules = _alerts.prometheus_rules(Options())
+    for rule in rules["groups"][0]["rules"]:
+        rule["for"] = "0s"  # the only change from the shipped file: no waiting 30 minutes in a test
+    return dump(rules)
+
+
+def test_cache_hit_ratio_alert_reaches_the_webhook(
+    tmp_path: Path, webhook: Webhook, demo_traffic: str
+) -> None:
+    for names in (("prometheus",), prom.ALERTMANAGER_NAMES):
+        if prom.binary(*names) is None:
+            pytest.skip(f"{names[-1]} is not installed (CI installs it: make system-deps)")
+    am_config = (
+        "route:\n  receiver: hook\n  group_by: [alertname, job, gen_ai_request_model]\n"
+        "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+        f"receivers:\n  - name: hook\n    webhook_configs:\n      - url: {webhook.url}\n        send_resolved: false\n"
+    )
+    with prom.alertmanager(tmp_path / "am", am_config) as am:
+        (tmp_path / "prom").mkdir()
+        (tmp_path / "prom" / "rules.yaml").write_text(_test_rules())
+        prom_config = (
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+            f"rule_files: [{tmp_path / 'prom' / 'rules.yaml'}]\n"
+            "alerting:\n  alertmanagers:\n"
+            f"    - static_configs:\n        - targets: ['{am.url.removeprefix('http://')}']\n"
+            "scrape_configs:\n  - job_name: anthropic-app\n"
+            f"    static_configs:\n      - targets: ['{demo_traffic}']\n"
+        )
+        with prom.prometheus(tmp_path / "prom", prom_config) as server:
+
+            def arrived() -> list[dict[str, Any]]:
+                return [a for a in webhook.alerts() if a["labels"]["alertname"] == ALERT]
+
+            try:
+                alerts = prom.wait_until(arrived, 60, f"{ALERT} at the webhook", poll_s=0.25)
+            except TimeoutError:
+                state = prom.http_json(f"{server.url}/api/v1/alerts")
+                raise AssertionError(
+                    f"no {ALERT}; Prometheus alerts: {state}\n{server.logs()}\n{am.logs()}"
+                ) from None
+
+    alert = alerts[0]
+    assert alert["status"] == "firing"
+    assert alert["labels"][_promql.MODEL] == AB_TEST_MODEL
+    assert alert["labels"]["job"] == "anthropic-app"
+    assert alert["labels"]["severity"] == "warning"
+    # The description carries the live value: the demo's A/B test reads about 1 token in 5 from the cache.
+    found = re.search(
+        r"Cache hit ratio of (\S+) in anthropic-app is ([0-9.]+)% over 30m",
+        alert["annotations"]["description"],
+    )
+    assert found, alert["annotations"]["description"]
+    assert found.group(1) == AB_TEST_MODEL and 10 < float(found.group(2)) < 30
+    assert alert["annotations"]["runbook_url"].endswith("docs/runbooks.md#anthropiccachehitratiolow")
+    # The well-cached support bot (Sonnet) is a healthy series: it never alerts.
+    assert all(a["labels"].get(_promql.MODEL) != "claude-sonnet-4-6" for a in webhook.alerts())

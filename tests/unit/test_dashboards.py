@@ -1,0 +1,468 @@
+"""The generated dashboards and rules: up to date, valid for the SDK and promtool, flags honoured.
+
+Prometheus rule unit tests (`promtool test rules`): one series that fires each alert and one
+healthy series that keeps it silent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anthropic_otel import semconv
+from anthropic_otel.grafana import OptionError, Options, _alerts, _catalog, _promql, cli, render, shipped_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATED = ROOT / "dashboards" / "generated"
+
+
+def _promtool() -> str:
+    exe = shutil.which("promtool")
+    if exe is None:
+        pytest.skip("promtool is not installed (CI installs it: make system-deps)")
+    return exe
+
+
+def test_generated_files_are_up_to_date() -> None:
+    fresh = render(Options())
+    on_disk = {str(p.relative_to(GENERATED)): p.read_text() for p in GENERATED.rglob("*") if p.is_file()}
+    assert sorted(on_disk) == sorted(fresh), "files differ: run python dashboards/generate.py"
+    for rel, text in fresh.items():
+        assert on_disk[rel] == text, f"{rel} is stale: run python dashboards/generate.py"
+
+
+def test_dashboards_round_trip_through_the_sdk_model() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from grafana_foundation_sdk.cog.encoder import JSONEncoder
+        from grafana_foundation_sdk.cog.plugins import register_default_plugins
+        from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    register_default_plugins()
+    for path in sorted((GENERATED / "dashboards").glob("*.json")):
+        raw = json.loads(path.read_text())
+        back = json.loads(JSONEncoder(sort_keys=True).encode(Dashboard.from_json(raw)))
+        assert back == raw, path.name
+
+
+def _datasource_uids(node: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        ds = node.get("datasource")
+        if isinstance(ds, dict) and "uid" in ds:
+            found.append(ds["uid"])
+        for key, value in node.items():
+            if key == "datasourceUid":
+                found.append(value)
+            found.extend(_datasource_uids(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_datasource_uids(item))
+    return found
+
+
+def test_no_hard_coded_datasource_uid_by_default() -> None:
+    for rel, text in render(Options()).items():
+        if rel.endswith(".json"):
+            board = json.loads(text)
+            assert set(_datasource_uids(board)) == {"${datasource}"}, rel
+            variables = {v["name"]: v for v in board["templating"]["list"]}
+            assert set(variables) == {"datasource", "job", "model"}
+            assert "current" not in variables["datasource"]
+    grafana = _alerts.grafana_rules(Options())
+    assert set(_datasource_uids(grafana)) == {"${DS_PROMETHEUS}", "__expr__"}
+
+
+def test_datasource_uid_flag_sets_the_uid_everywhere() -> None:
+    files = render(Options(datasource_uid="prom-main"))
+    board = json.loads(files["dashboards/anthropic-overview.json"])
+    datasource = next(v for v in board["templating"]["list"] if v["name"] == "datasource")
+    assert datasource["current"]["value"] == "prom-main"
+    assert set(_datasource_uids(_alerts.grafana_rules(Options(datasource_uid="prom-main")))) == {
+        "prom-main",
+        "__expr__",
+    }
+    assert "${DS_PROMETHEUS}" not in files["grafana-alerting/anthropic-alerts.yaml"]
+
+
+def test_every_panel_has_a_description_and_every_target_uses_the_variables() -> None:
+    for board in _catalog.dashboards(Options()):
+        for panel in board.panels:
+            assert len(panel.description) > 40, panel.title
+            for target in panel.targets:
+                if target.expr.startswith("vector("):
+                    continue  # constants (break-even per TTL)
+                assert '=~"$job"' in target.expr, (panel.title, target.expr)
+                assert (
+                    "$__rate_interval" in target.expr
+                    or "$__range" in target.expr
+                    or "rate(" not in target.expr
+                )
+
+
+def test_queries_only_name_metrics_from_semconv() -> None:
+    known = {
+        n for spec in (*semconv.INSTRUMENTS, *semconv.PLANNED_INSTRUMENTS) for n in _promql.series_names(spec)
+    }
+    for board in _catalog.dashboards(Options()):
+        for panel in board.panels:
+            for target in panel.targets:
+                for name in _words(target.expr):
+                    if name.startswith(("anthropic_", "gen_ai_client_")) and "(" not in name:
+                        assert name in known or name in _labels(), (panel.title, name)
+
+
+def _words(expr: str) -> set[str]:
+    return set(re.findall(r"[a-z_][a-z0-9_]*", expr))
+
+
+def _labels() -> set[str]:
+    return {v for k, v in vars(_promql).items() if k.isupper() and isinstance(v, str)}
+
+
+def test_prometheus_names_agree_with_the_telemetry_reference() -> None:
+    from anthropic_otel import _reference
+
+    for spec in (*semconv.INSTRUMENTS, *semconv.PLANNED_INSTRUMENTS):
+        documented = _reference._prometheus_name(spec)
+        assert documented.startswith(_promql.series_names(spec)[0].removesuffix("_bucket")), (
+            spec.name,
+            documented,
+        )
+
+
+def test_alerts_follow_the_house_style() -> None:
+    rules = _alerts.prometheus_rules(Options())["groups"][0]["rules"]
+    assert len(rules) == 8
+    runbooks = (ROOT / "docs" / "runbooks.md").read_text()
+    for rule in rules:
+        assert rule["alert"].startswith("Anthropic") and rule["alert"].isalnum()
+        assert rule["labels"]["severity"] in ("warning", "critical")
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
+        assert "{{ $value" in rule["annotations"]["description"]
+        anchor = rule["annotations"]["runbook_url"].split("#")[1]
+        assert f"## {rule['alert']}" in runbooks and anchor == rule["alert"].lower()
+        assert rule["for"]
+
+
+def test_promtool_checks_the_generated_rules() -> None:
+    result = subprocess.run(
+        [_promtool(), "check", "rules", str(GENERATED / "prometheus" / "anthropic-alerts.rules.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 8 rules found" in result.stdout
+
+
+# --- promtool test rules: fire and stay silent, per alert ------------------------------------------
+
+M = _promql.MODEL
+JOB = 'job="app"'
+
+
+def _s(spec: semconv.Instrument, labels: str, values: str) -> dict[str, str]:
+    return {"series": f"{_promql.metric(spec)}{{{JOB}, {labels}}}", "values": values}
+
+
+def _tokens(kind: str, model: str, values: str) -> dict[str, str]:
+    return _s(semconv.ANTHROPIC_TOKENS, f'{M}="{model}", {_promql.TOKEN_TYPE}="{kind}"', values)
+
+
+def _requests(model: str, values: str, outcome: str = semconv.OUTCOME_SUCCESS) -> dict[str, str]:
+    return _s(semconv.ANTHROPIC_REQUESTS, f'{M}="{model}", {_promql.OUTCOME}="{outcome}"', values)
+
+
+# name -> (series that fire it, labels of the fired alert, healthy series). Samples every minute for 2h.
+CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]]]] = {
+    "AnthropicCacheHitRatioLow": (
+        [
+            _tokens("cache_read", "m", "0+100x120"),
+            _tokens("cache_write_5m", "m", "0+400x120"),
+            _requests("m", "0+10x120"),
+        ],
+        {M: "m"},
+        [
+            _tokens("cache_read", "m", "0+900x120"),
+            _tokens("cache_write_5m", "m", "0+100x120"),
+            _requests("m", "0+10x120"),
+        ],
+    ),
+    "AnthropicCacheNetSavingNegative": (
+        [
+            _s(semconv.ANTHROPIC_COST_UNCACHED, f'{M}="m"', "0+1x120"),
+            _s(semconv.ANTHROPIC_COST, f'{M}="m", {_promql.TOKEN_TYPE}="cache_write_5m"', "0+1.2x120"),
+            _requests("m", "0+10x120"),
+        ],
+        {M: "m"},
+        [
+            _s(semconv.ANTHROPIC_COST_UNCACHED, f'{M}="m"', "0+1x120"),
+            _s(semconv.ANTHROPIC_COST, f'{M}="m", {_promql.TOKEN_TYPE}="cache_read"', "0+0.3x120"),
+            _requests("m", "0+10x120"),
+        ],
+    ),
+    "AnthropicOverloadRateHigh": (
+        [
+            _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+90x120"),
+            _s(
+                semconv.ANTHROPIC_ATTEMPTS,
+                f'{M}="m", {_promql.STATUS}="529", {_promql.ERROR_TYPE}="overloaded_error"',
+                "0+10x120",
+            ),
+        ],
+        {M: "m"},
+        [
+            _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+98x120"),
+            _s(
+                semconv.ANTHROPIC_ATTEMPTS,
+                f'{M}="m", {_promql.STATUS}="529", {_promql.ERROR_TYPE}="overloaded_error"',
+                "0+2x120",
+            ),
+        ],
+    ),
+    "AnthropicErrorRatioHigh": (
+        [_requests("m", "0+10x120"), _requests("m", "0+2x120", semconv.OUTCOME_ERROR)],
+        {M: "m"},
+        [_requests("m", "0+100x120"), _requests("m", "0+1x120", semconv.OUTCOME_ERROR)],
+    ),
+    "AnthropicFallbackToCanned": (
+        [
+            _s(
+                semconv.ANTHROPIC_FALLBACK_HOPS,
+                f'{_promql.FROM_MODEL}="m", {_promql.TO_MODEL}="canned", '
+                f'{_promql.FALLBACK_REASON}="overloaded"',
+                "0+1x120",
+            )
+        ],
+        {_promql.FROM_MODEL: "m"},
+        [
+            _s(
+                semconv.ANTHROPIC_FALLBACK_HOPS,
+                f'{_promql.FROM_MODEL}="m", {_promql.TO_MODEL}="n", {_promql.FALLBACK_REASON}="overloaded"',
+                "0+1x120",
+            )
+        ],
+    ),
+    "AnthropicStreamDropRateHigh": (
+        [
+            _s(semconv.ANTHROPIC_STREAMS, f'{M}="m", {_promql.END_REASON}="complete"', "0+98x120"),
+            _s(semconv.ANTHROPIC_STREAMS, f'{M}="m", {_promql.END_REASON}="unexpected_close"', "0+2x120"),
+        ],
+        {M: "m"},
+        [
+            _s(semconv.ANTHROPIC_STREAMS, f'{M}="m", {_promql.END_REASON}="complete"', "0+1000x120"),
+            _s(semconv.ANTHROPIC_STREAMS, f'{M}="m", {_promql.END_REASON}="unexpected_close"', "0+1x120"),
+            _s(semconv.ANTHROPIC_STREAMS, f'{M}="m", {_promql.END_REASON}="cancelled"', "0+50x120"),
+        ],
+    ),
+    "AnthropicStreamsStalled": (
+        [_s(semconv.ANTHROPIC_STREAMS_STALLED, f'{M}="m"', "1x120")],
+        {M: "m"},
+        # Streams stall briefly and recover: never stalled through a whole 5m window.
+        [_s(semconv.ANTHROPIC_STREAMS_STALLED, f'{M}="m"', "0 0 1 0 0 0 1 0 0 0 " * 12)],
+    ),
+    "AnthropicDuplicateRateHigh": (
+        [
+            _requests("m", "0+100x120"),
+            _s(semconv.ANTHROPIC_DUPLICATES, f'{M}="m", {_promql.DUP_STATE}="completed"', "0+5x120"),
+        ],
+        {M: "m"},
+        [
+            _requests("m", "0+1000x120"),
+            _s(semconv.ANTHROPIC_DUPLICATES, f'{M}="m", {_promql.DUP_STATE}="completed"', "0+1x120"),
+        ],
+    ),
+}
+
+
+def _promtool_tests(rule_file: Path) -> dict[str, Any]:
+    rules = {r["alert"]: r for r in _alerts.prometheus_rules(Options())["groups"][0]["rules"]}
+    tests = []
+    for name, (firing, labels, healthy) in CASES.items():
+        expected = {"severity": rules[name]["labels"]["severity"], "job": "app", **labels}
+        annotations = _expected_annotations(rules[name], expected, VALUES[name])
+        tests.append(
+            {
+                "name": f"{name} fires",
+                "interval": "1m",
+                "input_series": firing,
+                "alert_rule_test": [
+                    {
+                        "eval_time": "110m",
+                        "alertname": name,
+                        "exp_alerts": [{"exp_labels": expected, "exp_annotations": annotations}],
+                    }
+                ],
+            }
+        )
+        tests.append(
+            {
+                "name": f"{name} stays silent on a healthy series",
+                "interval": "1m",
+                "input_series": healthy,
+                "alert_rule_test": [{"eval_time": "110m", "alertname": name, "exp_alerts": []}],
+            }
+        )
+        if name in IDLE:
+            tests.append(
+                {
+                    "name": f"{name} stays silent on an idle service",
+                    "interval": "1m",
+                    "input_series": IDLE[name],
+                    "alert_rule_test": [{"eval_time": "110m", "alertname": name, "exp_alerts": []}],
+                }
+            )
+    return {"rule_files": [str(rule_file)], "evaluation_interval": "1m", "tests": tests}
+
+
+# The live value each firing case must print in its description.
+VALUES = {
+    "AnthropicCacheHitRatioLow": "20%",
+    "AnthropicCacheNetSavingNegative": "-12",
+    "AnthropicOverloadRateHigh": "10%",
+    "AnthropicErrorRatioHigh": "16.67%",
+    "AnthropicFallbackToCanned": "10",
+    "AnthropicStreamDropRateHigh": "2%",
+    "AnthropicStreamsStalled": "1",
+    "AnthropicDuplicateRateHigh": "5%",
+}
+
+# Bad ratios on too little traffic: the minimum-traffic guard keeps them silent.
+IDLE: dict[str, list[dict[str, str]]] = {
+    "AnthropicCacheHitRatioLow": [
+        _tokens("cache_read", "m", "0+100x120"),
+        _tokens("cache_write_5m", "m", "0+400x120"),
+        _requests("m", "0+0.5x120"),
+    ],
+    "AnthropicErrorRatioHigh": [
+        _requests("m", "0+1x120"),
+        _requests("m", "0+0.5x120", semconv.OUTCOME_ERROR),
+    ],
+    "AnthropicOverloadRateHigh": [
+        _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+5x120"),
+        _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="529"', "0+1x120"),
+    ],
+}
+
+
+def _expected_annotations(rule: dict[str, Any], labels: dict[str, str], value: str) -> dict[str, str]:
+    annotations = dict(rule["annotations"])
+    text = re.sub(r"\{\{ \$value \| \w+ \}\}", value, annotations["description"])
+    annotations["description"] = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels[m.group(1)], text)
+    return annotations
+
+
+def test_every_alert_has_a_firing_and_a_silent_case() -> None:
+    assert set(CASES) == set(VALUES) == {a.name for a in _alerts.alerts(Options())}
+
+
+def test_promtool_unit_tests(tmp_path: Path) -> None:
+    from anthropic_otel.grafana._yaml import dump
+
+    test_file = tmp_path / "alerts.test.yaml"
+    test_file.write_text(dump(_promtool_tests(GENERATED / "prometheus" / "anthropic-alerts.rules.yaml")))
+    result = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr + test_file.read_text()[:3000]
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def _run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="anthropic-otel")
+    cli.add_parser(parser.add_subparsers(dest="command"))
+    return cli.run(parser.parse_args(["dashboards", *argv]))
+
+
+def test_cli_default_copies_the_shipped_files(tmp_path: Path) -> None:
+    assert shipped_dir() == GENERATED
+    assert _run("--out", str(tmp_path)) == 0
+    for path in GENERATED.rglob("*"):
+        if path.is_file():
+            assert (tmp_path / path.relative_to(GENERATED)).read_bytes() == path.read_bytes()
+
+
+def test_cli_default_needs_no_grafana_sdk(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['grafana_foundation_sdk'] = None\n"
+        "import argparse\nfrom anthropic_otel.grafana import cli\n"
+        "p = argparse.ArgumentParser(); cli.add_parser(p.add_subparsers(dest='c'))\n"
+        f"sys.exit(cli.run(p.parse_args(['dashboards', '--out', {str(tmp_path / 'a')!r}])) * 10"
+        f" + cli.run(p.parse_args(['dashboards', '--out', {str(tmp_path / 'b')!r}, '--hit-ratio-min', '0.6'])))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr  # defaults: 0; a changed flag without the SDK: 1
+    assert "pip install 'anthropic-otel[dashboards]'" in result.stderr
+    assert (tmp_path / "a" / "prometheus" / "anthropic-alerts.rules.yaml").is_file()
+
+
+def test_cli_flags_change_thresholds_and_selectors(tmp_path: Path) -> None:
+    assert (
+        _run(
+            "--out",
+            str(tmp_path),
+            "--hit-ratio-min",
+            "0.6",
+            "--job",
+            "api|worker",
+            "--overload-rate-max",
+            "0.05",
+        )
+        == 0
+    )
+    rules = (tmp_path / "prometheus" / "anthropic-alerts.rules.yaml").read_text()
+    assert ") < 0.6\n" in rules and ") > 0.05\n" in rules
+    assert 'job=~"api|worker"' in rules
+    result = subprocess.run(
+        [_promtool(), "check", "rules", str(tmp_path / "prometheus" / "anthropic-alerts.rules.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--hit-ratio-min", "50", "strictly between 0 and 1"),
+        ("--stream-drop-rate-max", "abc", "expects a ratio"),
+        ("--duplicate-rate-max", "0", "strictly between 0 and 1"),
+    ],
+)
+def test_cli_rejects_bad_ratios(
+    flag: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _run("--out", "unused", flag, value)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err and message in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--datasource-uid", "has space"), ("--job", 'a"b'), ("--job", "(unclosed")]
+)
+def test_cli_rejects_bad_selectors(flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run("--out", "unused", flag, value) == 2
+    assert "anthropic-otel dashboards:" in capsys.readouterr().err
+
+
+def test_options_validate() -> None:
+    with pytest.raises(OptionError):
+        Options(hit_ratio_min=1.5)
+    assert Options().is_default() and not Options(job="x").is_default()
+
+
+def test_readme_lists_every_panel() -> None:
+    readme = (ROOT / "dashboards" / "README.md").read_text()
+    for board in _catalog.dashboards(Options()):
+        for panel in board.panels:
+            assert f"| {panel.title} |" in readme, panel.title
