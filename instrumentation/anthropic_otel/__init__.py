@@ -20,6 +20,7 @@ from wrapt import wrap_function_wrapper
 from . import _guard, _runtime
 from . import streams as stream_states
 from ._instruments import SCOPE_NAME, Instruments
+from .dedup import DuplicateDetector
 from .pricing import PriceTable
 from .settings import Settings, load_settings
 from .streams import partial_text
@@ -73,6 +74,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             instruments=instruments,
             tracer=tracer,
             prices=PriceTable.load(settings.prices_file),
+            dedup=DuplicateDetector(settings, meter),
         )
         _guard.on_internal_error = instruments.count_internal_error
 
@@ -115,6 +117,9 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # No stream span is left open: streams still open end as abandoned, before any provider shutdown.
         stream_states.end_all_open()
         stream_states.stop_watchdog()
+        runtime = _runtime.current
         # Middleware already inside live clients stays there but passes every call straight through.
         _runtime.current = None
+        if runtime is not None:
+            runtime.dedup.shutdown()  # flushes what is queued for Redis, for up to two seconds
         _guard.on_internal_error = None

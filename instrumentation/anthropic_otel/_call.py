@@ -17,6 +17,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from . import semconv
 from ._guard import guard
 from ._runtime import Runtime
+from .dedup.detector import Ticket
 from .record.usage import Usage
 
 
@@ -41,6 +42,8 @@ class CallRecord:
         "attempts",
         "unacknowledged_error",
         "pending_unacknowledged_retry",
+        "dedup",
+        "incomplete",
     )
 
     def __init__(
@@ -74,6 +77,10 @@ class CallRecord:
         # error.type of the last attempt that failed after its request may have reached the server.
         self.unacknowledged_error: str | None = None
         self.pending_unacknowledged_retry = False
+        # This call's passage through the duplicate detector (None when dedup is off).
+        self.dedup: Ticket | None = None
+        # A stream that ended before message_stop: not a completed request, whatever its outcome.
+        self.incomplete = False
 
     # -- what hooks feed ------------------------------------------------------------------
     def take_message(self, message: Any) -> None:
@@ -167,6 +174,9 @@ class CallRecord:
             cost = self.runtime.prices.cost(usage, self.model)
             if cost is not None:
                 span.set_attribute(semconv.ANTHROPIC_COST_USD, cost.total)
+        ticket = self.dedup
+        if ticket is not None and ticket.state is not None:
+            span.set_attribute(semconv.ANTHROPIC_DUPLICATE_STATE, ticket.state)
         if self.request_body is not None:
             self._add_content_event(span)
 
@@ -190,6 +200,9 @@ class CallRecord:
         self.finished = True
         with guard("call.finish"):
             self._record(error, error_type)
+        if self.dedup is not None:
+            with guard("dedup.settle"):
+                self._settle_dedup(self.dedup, failed=error is not None or error_type is not None)
         if self.owns_span and self.span is not None:
             with guard("call.end_span"):
                 if error is not None or error_type is not None:
@@ -198,6 +211,15 @@ class CallRecord:
                         Status(StatusCode.ERROR, str(error) if error is not None else error_type)
                     )
                 self.span.end()
+
+    def _settle_dedup(self, ticket: Ticket, failed: bool) -> None:
+        """Completed: mark it so (and count a duplicate's billed tokens). Otherwise free its in-flight mark."""
+        detector = self.runtime.dedup
+        usage = self.usage
+        if failed or self.incomplete or usage is None:
+            detector.fail(ticket)
+        else:
+            detector.complete(ticket, usage.total_input + usage.output)
 
     def _record(self, error: BaseException | None, error_type: str | None) -> None:
         runtime = self.runtime

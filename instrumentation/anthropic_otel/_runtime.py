@@ -1,4 +1,4 @@
-"""What an active `instrument()` holds: instruments, tracer, price table and settings.
+"""What an active `instrument()` holds: instruments, tracer, price table, duplicate detector, settings.
 
 Hooks read the module-level `current` on every call; `uninstrument()` sets it back to None, which
 turns every hook already attached (including middleware inside live clients) into a pass-through.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from opentelemetry.trace import Tracer
 
 from ._instruments import Instruments
+from .dedup.detector import DuplicateDetector
 from .pricing import PriceTable
 from .settings import Settings
 
@@ -21,6 +22,7 @@ class Runtime:
     instruments: Instruments
     tracer: Tracer
     prices: PriceTable
+    dedup: DuplicateDetector
 
 
 current: Runtime | None = None

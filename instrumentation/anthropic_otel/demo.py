@@ -2,8 +2,8 @@
 
 It shows what the dashboards will show, without a key or a network: a well-cached support bot,
 an A/B test that varies the system prompt (and so loses money on caching), streamed calls, and
-what the SDK hides (529s it retried, a retry after a lost connection that may bill twice, a stream
-that drops and one that hangs), then tables of the metrics the instrumentation recorded, read
+what the SDK hides (529s it retried, a retry after a lost connection that may bill twice, a request
+redelivered and billed again, a stream that drops and one that hangs), then tables of the metrics the instrumentation recorded, read
 back from an in-memory reader.
 """
 
@@ -34,17 +34,22 @@ RETRIED_FAULTS = ("overloaded,ok", "overloaded,overloaded,ok", "connection_reset
 def run_workload(fake: FakeAnthropic) -> None:
     """The demo traffic. Deterministic: the fake's tokenizer and cache make every number reproducible."""
     client = fake.client(max_retries=2)
-    question = [{"role": "user", "content": "Where is my order #1234?"}]
+    orders = iter(range(1000, 10_000))
+
+    def question() -> list[dict[str, Any]]:
+        # A different customer question each call: the shared system prompt is what gets cached.
+        return [{"role": "user", "content": f"Where is my order #{next(orders)}?"}]
+
     support = _system("You are the support assistant of an online shop. " * 40)
     for _ in range(20):
-        client.messages.create(model="claude-sonnet-4-6", max_tokens=256, system=support, messages=question)
+        client.messages.create(model="claude-sonnet-4-6", max_tokens=256, system=support, messages=question())
     # An A/B test with a fresh variant almost every call: each variant is written, rarely read.
     for i in range(15):
         variant = _system(f"Variant {i % 12}: you are a concise classifier. " * 40)
-        client.messages.create(model="claude-haiku-4-5", max_tokens=16, system=variant, messages=question)
+        client.messages.create(model="claude-haiku-4-5", max_tokens=16, system=variant, messages=question())
     for _ in range(5):
         with client.messages.stream(
-            model="claude-opus-4-6", max_tokens=512, system=support, messages=question
+            model="claude-opus-4-6", max_tokens=512, system=support, messages=question()
         ) as stream:
             for _text in stream.text_stream:
                 pass
@@ -53,8 +58,14 @@ def run_workload(fake: FakeAnthropic) -> None:
             model="claude-sonnet-4-6",
             max_tokens=256,
             system=support,
-            messages=question,
+            messages=question(),
             extra_headers={HEADER_FAULTS: faults},
+        )
+    # A queue redelivers a job the app already answered: the same request, billed a second time.
+    redelivered = question()
+    for _ in range(2):
+        client.messages.create(
+            model="claude-sonnet-4-6", max_tokens=256, system=support, messages=redelivered
         )
     for fault in ("drop_mid_stream", "hang"):
         try:
@@ -62,7 +73,7 @@ def run_workload(fake: FakeAnthropic) -> None:
                 model="claude-opus-4-6",
                 max_tokens=512,
                 system=support,
-                messages=question,
+                messages=question(),
                 extra_headers={HEADER_FAULTS: fault},
             ) as stream:
                 for _text in stream.text_stream:
@@ -113,7 +124,8 @@ def summarize(reader: Any) -> list[dict[str, Any]]:
 
 
 def reliability(reader: Any) -> list[dict[str, Any]]:
-    """Per-model rows: requests (and failed ones), HTTP attempts, 529s, unacknowledged retries, streams by end reason."""
+    """Per-model rows: requests (and failed ones), HTTP attempts, 529s, unacknowledged retries, duplicates,
+    streams by end reason."""
     totals = _collect(reader)
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(float))
     for key, value in totals[semconv.ANTHROPIC_REQUESTS.name].items():
@@ -133,7 +145,17 @@ def reliability(reader: Any) -> list[dict[str, Any]]:
     for key, value in totals[semconv.ANTHROPIC_STREAMS.name].items():
         attrs = dict(key)
         rows[attrs[semconv.GEN_AI_REQUEST_MODEL]][attrs[semconv.ANTHROPIC_STREAM_END_REASON]] += value
-    columns = ("requests", "failed", "attempts", "overloaded", "unacknowledged", *semconv.END_REASONS)
+    for key, value in totals[semconv.ANTHROPIC_DUPLICATES.name].items():
+        rows[dict(key)[semconv.GEN_AI_REQUEST_MODEL]]["duplicates"] += value
+    columns = (
+        "requests",
+        "failed",
+        "attempts",
+        "overloaded",
+        "unacknowledged",
+        "duplicates",
+        *semconv.END_REASONS,
+    )
     return [{"model": model, **{c: row.get(c, 0.0) for c in columns}} for model, row in sorted(rows.items())]
 
 
@@ -196,7 +218,9 @@ def main() -> int:
         f"1h cache {break_even_hit_ratio('1h'):.0%}. Rule of thumb: below 50 % caching probably loses money; "
         "the net saving column is the exact answer."
     )
-    hidden = Table(title="What the SDK hides: retried attempts, possible double bills, how streams ended")
+    hidden = Table(
+        title="What the SDK hides: retried attempts, possible double bills, duplicates, how streams ended"
+    )
     for column in (
         "model",
         "requests",
@@ -204,6 +228,7 @@ def main() -> int:
         "HTTP attempts",
         "529 overloaded",
         "unacknowledged retries",
+        "duplicates",
         "stream endings",
     ):
         hidden.add_column(column, justify="left" if column in ("model", "stream endings") else "right")
@@ -217,10 +242,12 @@ def main() -> int:
             f"{row['attempts']:.0f}",
             f"{row['overloaded']:.0f}",
             f"[red]{unacknowledged:.0f}[/red]" if unacknowledged else "0",
+            f"[red]{row['duplicates']:.0f}[/red]" if row["duplicates"] else "0",
             endings or "-",
         )
     console.print(hidden)
     console.print(
-        "A retry after a timeout or a lost connection may be billed twice: the API has no idempotency key."
+        "The API has no idempotency key: a retry after a timeout or a lost connection may be billed twice, "
+        "and a request sent again (a queue redelivery, a double click) is billed again: that is a duplicate."
     )
     return 0

@@ -263,15 +263,15 @@ INSTRUMENTS: Final = (
     ANTHROPIC_STREAMS,
     ANTHROPIC_STREAMS_ACTIVE,
     ANTHROPIC_STREAMS_STALLED,
+    ANTHROPIC_DUPLICATES,
+    ANTHROPIC_DUPLICATES_TOKENS,
     ANTHROPIC_OTEL_INTERNAL_ERRORS,
+    ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
+    ANTHROPIC_OTEL_DEDUP_DROPPED,
 )
 PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_FALLBACK_HOPS,
-    ANTHROPIC_DUPLICATES,
-    ANTHROPIC_DUPLICATES_TOKENS,
     ANTHROPIC_CACHE_SYSTEM_VARIANTS,
-    ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
-    ANTHROPIC_OTEL_DEDUP_DROPPED,
 )
 
 # Explicit bucket boundaries (the SDK default buckets are for milliseconds).
@@ -325,6 +325,7 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_STREAM_END_REASON: "Streams: the one reason the stream ended (see the enum).",
     ANTHROPIC_STREAM_EVENTS: "Streams: server-sent events received, pings included.",
     ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: "Streams that did not complete: output tokens delivered (lower bound).",
+    ANTHROPIC_DUPLICATE_STATE: "A duplicate call: the state its fingerprint was already in (see the enum).",
     EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt.",
     ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
 }

@@ -151,6 +151,7 @@ class StreamState:
         with guard("stream.end.record"):
             self._record_end(reason)
         outcome = outcome_error_type(reason, error, error_type)
+        self.record.incomplete = reason != semconv.END_COMPLETE
         self.record.finish(error=error if outcome is not None else None, error_type=outcome)
 
     def _record_end(self, reason: str) -> None:

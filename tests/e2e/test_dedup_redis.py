@@ -104,14 +104,15 @@ def started(detector: DuplicateDetector, request: dict[str, Any]) -> Ticket:
 # -- across OS processes ------------------------------------------------------------------------
 
 
-def run_client(url: str, request: dict[str, Any], billed: int, hold: bool = False) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "tests.e2e.dedup_client", url, json.dumps(request), str(billed)]
+def run_client(url: str, request: dict[str, Any], hold: bool = False) -> subprocess.Popen[str]:
+    """A separate OS process sending `request` through an instrumented client, dedup in Redis at `url`."""
+    env = {**env_for_subprocess(), semconv.ENV_DEDUP: "redis", semconv.ENV_DEDUP_REDIS_URL: url}
     return subprocess.Popen(
-        [*args, *(["--hold"] if hold else [])],
+        [sys.executable, "-m", "tests.e2e.dedup_client", json.dumps(request), *(["--hold"] if hold else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=env_for_subprocess(),
+        env=env,
     )
 
 
@@ -124,37 +125,40 @@ def finish(process: subprocess.Popen[str]) -> list[dict[str, Any]]:
 def test_two_processes_sending_the_same_request_count_one_completed_duplicate(
     redis_server: RedisServer,
 ) -> None:
-    first = finish(run_client(redis_server.url, BODY, 40))
-    assert first == [{"checked": True, "state": None}, {"duplicates": {}, "tokens": {}}]
-    # Different user and stream flag, same prompt: the same request billed again.
-    retried = {**BODY, "metadata": {"user_id": "u-2"}, "stream": True}
-    second = finish(run_client(redis_server.url, retried, 40))
-    assert second == [
-        {"checked": True, "state": "completed"},
-        {"duplicates": {"completed": 1}, "tokens": {"completed": 40}},
-    ]
+    (first,) = finish(run_client(redis_server.url, BODY))
+    assert (first["duplicates"], first["tokens"]) == ({}, {})
+    # Another user, the same prompt: the same request billed again.
+    retried = {**BODY, "metadata": {"user_id": "u-2"}}
+    (second,) = finish(run_client(redis_server.url, retried))
+    assert second["billed"] == first["billed"] > 0
+    assert second == {
+        "duplicates": {"completed": 1},
+        "tokens": {"completed": second["billed"]},
+        "billed": second["billed"],
+    }
 
 
 def test_a_copy_sent_while_the_first_is_in_flight_is_an_in_flight_duplicate(
     redis_server: RedisServer,
 ) -> None:
-    holder = run_client(redis_server.url, BODY, 40, hold=True)
+    holder = run_client(redis_server.url, BODY, hold=True)
     try:
         assert holder.stdout is not None
-        assert json.loads(holder.stdout.readline()) == {"checked": True, "state": None}
-        concurrent = finish(run_client(redis_server.url, BODY, 41))
-        assert concurrent == [
-            {"checked": True, "state": "in_flight"},
-            {"duplicates": {"in_flight": 1}, "tokens": {"in_flight": 41}},
-        ]
+        assert json.loads(holder.stdout.readline()) == {"in_flight_marked": True}
+        (concurrent,) = finish(run_client(redis_server.url, BODY))
+        assert concurrent == {
+            "duplicates": {"in_flight": 1},
+            "tokens": {"in_flight": concurrent["billed"]},
+            "billed": concurrent["billed"],
+        }
     finally:
         assert holder.stdin is not None
         holder.stdin.write("go\n")
         holder.stdin.flush()
-        rest = finish(holder)
-    assert rest == [{"duplicates": {}, "tokens": {}}]
-    after = finish(run_client(redis_server.url, BODY, 42))
-    assert after[0] == {"checked": True, "state": "completed"}
+        (rest,) = finish(holder)
+    assert (rest["duplicates"], rest["tokens"]) == ({}, {})  # the original, read to its end
+    (after,) = finish(run_client(redis_server.url, BODY))
+    assert after["duplicates"] == {"completed": 1}
 
 
 # -- the Redis store through the worker ---------------------------------------------------------

@@ -175,7 +175,9 @@ print(json.dumps({
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="RSS is read from /proc")
 def test_a_million_distinct_requests_keep_the_default_store_at_its_cap() -> None:
-    done = subprocess.run([sys.executable, "-c", _MILLION_SCRIPT], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _MILLION_SCRIPT], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     m = json.loads(done.stdout)
     print(

@@ -44,8 +44,17 @@ def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallRe
         # The SDK starts its own span inside request(); the middleware picks it up. Never a second span.
         record = CallRecord(runtime, model, stream, None, False, body)
         record.outer = trace.get_current_span()
-        return record
-    span = runtime.tracer.start_span(
+    else:
+        record = CallRecord(runtime, model, stream, _start_span(runtime, model), True, body)
+    if isinstance(body, dict):
+        extra = getattr(options, "extra_json", None)
+        # The SDK sends `extra_body` merged into the body: so does the fingerprint.
+        record.dedup = runtime.dedup.start(model, {**body, "extra_body": extra} if extra else body)
+    return record
+
+
+def _start_span(runtime: _runtime.Runtime, model: str) -> trace.Span:
+    return runtime.tracer.start_span(
         f"{semconv.OPERATION_CHAT} {model}",
         kind=SpanKind.CLIENT,
         attributes={
@@ -54,7 +63,6 @@ def _start(client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallRe
             semconv.GEN_AI_REQUEST_MODEL: model,
         },
     )
-    return CallRecord(runtime, model, stream, span, True, body)
 
 
 def _sdk_traces(client: Any) -> bool:
