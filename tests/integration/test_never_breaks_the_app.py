@@ -13,6 +13,7 @@ import anthropic
 import pytest
 from anthropic_otel import _call, pricing
 from anthropic_otel import streams as stream_states
+from anthropic_otel.dedup import MemoryStore, detector
 from anthropic_otel.fake import FakeAnthropic
 from anthropic_otel.hooks import _calls, streams
 from anthropic_otel.record import usage
@@ -43,6 +44,9 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "stream.record_end": (stream_states.StreamState, "_record_end"),
     "attempt.end": (_call.CallRecord, "end_attempt"),
     "attempt.begin": (_call.CallRecord, "begin_attempt"),
+    "dedup.fingerprint": (detector, "fingerprint"),
+    "dedup.memory_begin": (MemoryStore, "begin"),
+    "dedup.settle": (_call.CallRecord, "_settle_dedup"),
 }
 
 
