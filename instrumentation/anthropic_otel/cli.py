@@ -1,4 +1,4 @@
-"""The `anthropic-otel` command: demo, fake-api, reference (and dashboards, when installed)."""
+"""The `anthropic-otel` command: demo, fake-api, dashboards, reference."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     fake_api.add_argument("--seed", type=int, default=None)
     fake_api.add_argument("--fault", action="append", default=[], metavar="NAME=RATE")
     commands.add_parser("reference", help="print docs/telemetry.md, the reference of every emitted name")
+    # Light to import: the Grafana SDK is only imported when flags change the shipped files.
+    from .grafana import cli as dashboards_cli
+
+    dashboards_cli.add_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -43,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         serve(host=args.host, port=args.port, seed=args.seed, fault_rates=_parse_rates(args.fault))
         return 0
+    if args.command == "dashboards":
+        return dashboards_cli.run(args)
     if args.command == "reference":
         from ._reference import render
 

@@ -108,16 +108,17 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     written = _copy_shipped(out) if options.is_default() else None
     if written is None:
+        from ._render import write
+
         try:
-            from ._render import write
-        except ImportError:
+            written = write(out, options)
+        except ImportError:  # the Grafana SDK is imported when rendering starts
             print(
                 "anthropic-otel dashboards: these flags change the generated files, which needs "
                 f"grafana-foundation-sdk: {INSTALL_HINT}",
                 file=sys.stderr,
             )
             return 1
-        written = write(out, options)
     for path in written:
         print(path)
     return 0
