@@ -44,6 +44,8 @@ class Webhook:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", prom.free_port()), Handler)
+        # server_close() then joins the handler threads: no connection is left for the collector to find.
+        self.server.daemon_threads = False
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -80,6 +82,7 @@ def demo_traffic() -> Iterator[str]:
     instrumentor.instrument(meter_provider=provider, tracer_provider=TracerProvider())
     port = prom.free_port()
     http_server, http_thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    http_server.daemon_threads = False  # as the webhook's: close joins the scrape handlers
     stop = threading.Event()
 
     def loop() -> None:

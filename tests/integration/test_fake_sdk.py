@@ -295,27 +295,30 @@ def test_real_server_over_http() -> None:
     thread.start()
     try:
         wait_for(lambda: bool(server.started), 5.0)
-        client = anthropic.Anthropic(api_key="test", base_url=f"http://127.0.0.1:{port}", max_retries=2)
-        msg = client.messages.create(**ARGS)
-        assert msg.content[0].text == TEXT and msg.usage.output_tokens == 12  # type: ignore[union-attr]
-        with client.messages.stream(**ARGS) as stream:
-            assert "".join(stream.text_stream) == TEXT
-        assert client.messages.create(**ARGS, **faults("529,ok")).usage.output_tokens == 12
-        with pytest.raises(HTTP.RemoteProtocolError):
-            with client.messages.stream(**ARGS, **faults("drop_mid_stream")) as stream:
-                for _ in stream.text_stream:
-                    pass
-        with pytest.raises(anthropic.APIConnectionError):
-            client.with_options(max_retries=0).messages.create(**ARGS, **faults("connection_reset"))
-        quick = client.with_options(timeout=0.3, max_retries=0)
-        with pytest.raises(anthropic.APITimeoutError):
-            quick.messages.create(**ARGS, **faults("timeout"))
-        start = time.monotonic()
-        with pytest.raises(HTTP.ReadTimeout):
-            with quick.messages.stream(**ARGS, **faults("hang")) as stream:
-                for _ in stream.text_stream:
-                    pass
-        assert time.monotonic() - start < 2.0
+        # Closed at the end: its pooled sockets, some cut by faults, must not be left to the collector.
+        with anthropic.Anthropic(
+            api_key="test", base_url=f"http://127.0.0.1:{port}", max_retries=2
+        ) as client:
+            msg = client.messages.create(**ARGS)
+            assert msg.content[0].text == TEXT and msg.usage.output_tokens == 12  # type: ignore[union-attr]
+            with client.messages.stream(**ARGS) as stream:
+                assert "".join(stream.text_stream) == TEXT
+            assert client.messages.create(**ARGS, **faults("529,ok")).usage.output_tokens == 12
+            with pytest.raises(HTTP.RemoteProtocolError):
+                with client.messages.stream(**ARGS, **faults("drop_mid_stream")) as stream:
+                    for _ in stream.text_stream:
+                        pass
+            with pytest.raises(anthropic.APIConnectionError):
+                client.with_options(max_retries=0).messages.create(**ARGS, **faults("connection_reset"))
+            quick = client.with_options(timeout=0.3, max_retries=0)
+            with pytest.raises(anthropic.APITimeoutError):
+                quick.messages.create(**ARGS, **faults("timeout"))
+            start = time.monotonic()
+            with pytest.raises(HTTP.ReadTimeout):
+                with quick.messages.stream(**ARGS, **faults("hang")) as stream:
+                    for _ in stream.text_stream:
+                        pass
+            assert time.monotonic() - start < 2.0
         assert [r.status for r in fake.log] == [200, 200, 529, 200, 200, None, None, 200]
     finally:
         server.should_exit = True
