@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from anthropic_otel import semconv
@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from tests.e2e.redis_server import RedisServer, env_for_subprocess
+from tests.polling import wait_for
 
 MODEL = "claude-sonnet-4-6"
 BODY: dict[str, Any] = {
@@ -33,14 +34,6 @@ BODY: dict[str, Any] = {
 
 def body(n: int) -> dict[str, Any]:
     return {**BODY, "messages": [{"role": "user", "content": f"question {n}"}]}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.001)
 
 
 class Fleet:

@@ -17,6 +17,8 @@ from anthropic_otel.fake import FakeAnthropic, Fault
 from anthropic_otel.fake.server import make_server
 from anthropic_otel.fake.transport import resolve_lib
 
+from tests.polling import wait_for
+
 HTTP = importlib.import_module(resolve_lib())  # httpx2 for SDK >= 1.0, httpx before
 TEXT = "This is a fake reply. This is a fake reply."  # the default 12-token reply
 HI = [{"role": "user", "content": "Hi"}]  # 2 chars -> 1 input token
@@ -25,15 +27,6 @@ ARGS: dict[str, Any] = {"model": "claude-test", "max_tokens": 100, "messages": H
 
 def faults(spec: str) -> dict[str, Any]:
     return {"extra_headers": {"x-fake-faults": spec}}
-
-
-def wait_for(predicate: Callable[[], bool], deadline_s: float = 2.0) -> None:
-    """Poll (no fixed sleeps) until `predicate()` holds or the deadline passes."""
-    end = time.monotonic() + deadline_s
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.005)
 
 
 async def await_for(predicate: Callable[[], bool], deadline_s: float = 2.0) -> None:

@@ -11,12 +11,14 @@ import asyncio
 import gc
 import threading
 import time
-from typing import Any, Callable
+from typing import Any
 
 import anthropic
 import pytest
 from anthropic_otel import AnthropicInstrumentor, partial_text
 from anthropic_otel.fake import FakeAnthropic, reply_text
+
+from tests.polling import wait_for
 
 from . import sdk
 
@@ -209,7 +211,7 @@ def test_abandoned_stream_found_at_garbage_collection(telemetry: Any, is_async: 
         sync_drop()
     gc.collect()
     # Ends found by the garbage collector are recorded by the watchdog thread, not inside the collection.
-    assert wait_for(lambda: bool(telemetry.points("anthropic.streams")), 5.0)
+    wait_for(lambda: bool(telemetry.points("anthropic.streams")), 5.0)
     assert_one_stream(telemetry, "abandoned")
 
 
@@ -219,7 +221,7 @@ def test_never_iterated_stream_is_abandoned(telemetry: Any) -> None:
     c.messages.create(stream=True, **_kwargs())
     gc.collect()
     # Ends found by the garbage collector are recorded by the watchdog thread, not inside the collection.
-    assert wait_for(lambda: bool(telemetry.points("anthropic.streams")), 5.0)
+    wait_for(lambda: bool(telemetry.points("anthropic.streams")), 5.0)
     assert_one_stream(telemetry, "abandoned")
 
 
@@ -255,15 +257,6 @@ def test_uninstrument_ends_open_streams_so_no_span_is_left_open(telemetry: Any) 
     )
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
 def _hanging_reader(c: Any, is_async: bool, api: str, box: dict[str, Any]) -> threading.Thread:
     def run() -> None:
         box["result"] = read_stream(c, api, "hang")
@@ -285,7 +278,7 @@ def test_hung_stream_is_visible_while_it_hangs(telemetry: Any, is_async: bool, a
     fake = FakeAnthropic()
     box: dict[str, Any] = {}
     thread = _hanging_reader(sdk.client(fake, is_async, timeout=60), is_async, api, box)
-    assert wait_for(lambda: telemetry.value("anthropic.streams.stalled") == 1, 2.0)
+    wait_for(lambda: telemetry.value("anthropic.streams.stalled") == 1, 2.0)
     assert thread.is_alive()  # observe-only: the caller is still blocked
     assert telemetry.value("anthropic.streams.active") == 1
     fake.close()  # the server finally closes the connection
