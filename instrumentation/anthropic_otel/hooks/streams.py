@@ -68,25 +68,29 @@ def _on_exception(state: StreamState, err: BaseException) -> None:
     state.end(semconv.END_TIMEOUT if state.enforced else reason_for_exception(err), error=err)
 
 
+def _see(state: StreamState, sse: Any) -> None:
+    """Per event, sync and async alike: counters and a clock; content deltas are kept, not parsed."""
+    state.events += 1
+    state.last_event_at = _monotonic()
+    if state.stalled:
+        with guard("stream.unstall"):
+            state.unstall()
+    if sse.event == "content_block_delta":
+        state.deltas += 1
+        if state.deltas <= MAX_KEPT_DELTAS:
+            state.delta_data.append(sse.data)
+        if state.deltas == 1:
+            with guard("stream.first_delta"):
+                _on_first_delta(state)
+    elif not state.ended:
+        with guard("stream.event"):
+            _on_event(state, sse)
+
+
 def _observe(state: StreamState, events: Iterator[Any]) -> Iterator[Any]:
-    delta_data = state.delta_data
     try:
         for sse in events:
-            state.events += 1
-            state.last_event_at = _monotonic()
-            if state.stalled:
-                with guard("stream.unstall"):
-                    state.unstall()
-            if sse.event == "content_block_delta":
-                state.deltas += 1
-                if len(delta_data) < MAX_KEPT_DELTAS:
-                    delta_data.append(sse.data)
-                if state.deltas == 1:
-                    with guard("stream.first_delta"):
-                        _on_first_delta(state)
-            elif not state.ended:
-                with guard("stream.event"):
-                    _on_event(state, sse)
+            _see(state, sse)
             yield sse
     except BaseException as err:
         if not state.ended:
@@ -99,24 +103,9 @@ def _observe(state: StreamState, events: Iterator[Any]) -> Iterator[Any]:
 
 
 async def _observe_async(state: StreamState, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    delta_data = state.delta_data
     try:
         async for sse in events:
-            state.events += 1
-            state.last_event_at = _monotonic()
-            if state.stalled:
-                with guard("stream.unstall"):
-                    state.unstall()
-            if sse.event == "content_block_delta":
-                state.deltas += 1
-                if len(delta_data) < MAX_KEPT_DELTAS:
-                    delta_data.append(sse.data)
-                if state.deltas == 1:
-                    with guard("stream.first_delta"):
-                        _on_first_delta(state)
-            elif not state.ended:
-                with guard("stream.event"):
-                    _on_event(state, sse)
+            _see(state, sse)
             yield sse
     except BaseException as err:
         if not state.ended:
