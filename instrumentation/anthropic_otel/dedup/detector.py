@@ -120,7 +120,7 @@ class DuplicateDetector:
         """A ticket for a call that is starting, or None when dedup is off (or the body unusable)."""
         if not self.enabled:
             return None
-        # try/except with report() is `guard` without a generator per call: this runs on every call.
+        # try/except with report() is `guard` without an object per call: this runs on every call.
         try:
             ticket = Ticket(fingerprint(body, self._hmac_key), model, next(self._owners))
             worker = self._worker
