@@ -286,6 +286,46 @@ def test_redis_killed_mid_run_fails_no_call_and_detection_continues_in_memory(
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
 
 
+def test_instrumented_calls_go_on_when_redis_is_killed_and_duplicates_are_still_found(
+    redis_server: RedisServer,
+) -> None:
+    """The same through the instrumentor (ANTHROPIC_OTEL_DEDUP=redis): real SDK calls, none fails."""
+    from anthropic_otel import AnthropicInstrumentor
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    AnthropicInstrumentor().instrument(
+        meter_provider=provider, dedup="redis", dedup_redis_url=redis_server.url
+    )
+    client = FakeAnthropic().client()
+    try:
+        for n in range(5):
+            client.messages.create(**body(n))
+        last = KEY_PREFIX + fingerprint(body(4))
+        wait_for(lambda: b"completed" in redis_server.command("GET", last))
+        redis_server.kill()
+        for n in range(5, 10):
+            client.messages.create(**body(n))  # raises nothing: Redis is observation only
+        client.messages.create(**body(2))  # answered before the kill: the local mirror knows it
+        client.messages.create(**body(7))  # answered after the kill: the memory store knows it
+    finally:
+        AnthropicInstrumentor().uninstrument()
+        client.close()
+    data = reader.get_metrics_data()
+    totals: dict[tuple[str, Any], float] = {}
+    for rm in data.resource_metrics if data else ():
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                for p in metric.data.data_points:
+                    key = (metric.name, p.attributes.get(semconv.ANTHROPIC_DUPLICATE_STATE))
+                    totals[key] = totals.get(key, 0) + getattr(p, "value", 0)
+    provider.shutdown()
+    assert totals[(semconv.ANTHROPIC_REQUESTS.name, None)] == 12
+    assert totals[(semconv.ANTHROPIC_DUPLICATES.name, "completed")] == 2
+    assert (semconv.ANTHROPIC_DUPLICATES.name, "in_flight") not in totals
+    assert totals[(semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS.name, None)] >= 1
+
+
 def test_stalled_redis_never_blocks_the_calling_thread(redis_server: RedisServer, fleet: Fleet) -> None:
     detector = fleet.detector(redis_server.url, redis_timeout_s=0.2, redis_retry_interval_s=60)
     first = started(detector, BODY)
