@@ -19,6 +19,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.readers import data_points
+
 _SPANS = InMemorySpanExporter()
 _TRACER_PROVIDER = TracerProvider()
 _TRACER_PROVIDER.add_span_processor(SimpleSpanProcessor(_SPANS))
@@ -35,16 +37,7 @@ class Telemetry:
         self.exporter = _SPANS
 
     def points(self, name: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
-        found: list[Any] = []
-        if data is None:
-            return found
-        for resource_metrics in data.resource_metrics:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    if metric.name == name:
-                        found.extend(metric.data.data_points)
-        return found
+        return data_points(self.reader, name)
 
     def value(self, name: str, **attrs: Any) -> float:
         """Sum (counters) or count (histograms) over points whose attributes include `attrs`."""

@@ -25,17 +25,11 @@ from anthropic_otel.fake import FakeAnthropic
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from tests.readers import sums
+
 
 def by_state(reader: InMemoryMetricReader, name: str) -> dict[str, Any]:
-    data = reader.get_metrics_data()
-    out: dict[str, Any] = {}
-    for rm in data.resource_metrics if data else ():
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                if metric.name == name:
-                    for point in metric.data.data_points:
-                        out[str(point.attributes[semconv.ANTHROPIC_DUPLICATE_STATE])] = point.value
-    return out
+    return {str(attrs[semconv.ANTHROPIC_DUPLICATE_STATE]): value for attrs, value in sums(reader, name)}
 
 
 def wait_for_in_flight_mark(body: dict[str, Any]) -> None:

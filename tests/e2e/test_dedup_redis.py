@@ -22,6 +22,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from tests.e2e.redis_server import RedisServer, env_for_subprocess
 from tests.polling import wait_for
+from tests.readers import sums
 
 MODEL = "claude-sonnet-4-6"
 BODY: dict[str, Any] = {
@@ -58,14 +59,7 @@ class Fleet:
         return detector
 
     def points(self, detector: DuplicateDetector, name: str) -> list[tuple[dict[str, Any], float]]:
-        data = self.readers[id(detector)].get_metrics_data()
-        found: list[tuple[dict[str, Any], float]] = []
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    if metric.name == name:
-                        found.extend((dict(p.attributes), p.value) for p in metric.data.data_points)
-        return found
+        return sums(self.readers[id(detector)], name)
 
     def by_state(self, detector: DuplicateDetector, name: str) -> dict[str, float]:
         return {a[semconv.ANTHROPIC_DUPLICATE_STATE]: v for a, v in self.points(detector, name)}
@@ -311,14 +305,15 @@ def test_instrumented_calls_go_on_when_redis_is_killed_and_duplicates_are_still_
     finally:
         AnthropicInstrumentor().uninstrument()
         client.close()
-    data = reader.get_metrics_data()
     totals: dict[tuple[str, Any], float] = {}
-    for rm in data.resource_metrics if data else ():
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                for p in metric.data.data_points:
-                    key = (metric.name, p.attributes.get(semconv.ANTHROPIC_DUPLICATE_STATE))
-                    totals[key] = totals.get(key, 0) + getattr(p, "value", 0)
+    for spec in (
+        semconv.ANTHROPIC_REQUESTS,
+        semconv.ANTHROPIC_DUPLICATES,
+        semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
+    ):
+        for attrs, value in sums(reader, spec.name):
+            key = (spec.name, attrs.get(semconv.ANTHROPIC_DUPLICATE_STATE))
+            totals[key] = totals.get(key, 0) + value
     provider.shutdown()
     assert totals[(semconv.ANTHROPIC_REQUESTS.name, None)] == 12
     assert totals[(semconv.ANTHROPIC_DUPLICATES.name, "completed")] == 2

@@ -19,6 +19,8 @@ from anthropic_otel.settings import Settings
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from tests.readers import sums
+
 MODEL = "claude-sonnet-4-5"
 BODY: dict[str, Any] = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
 OTHER: dict[str, Any] = {**BODY, "messages": [{"role": "user", "content": "Bye"}]}
@@ -39,14 +41,7 @@ class Metrics:
         self.meter = self.provider.get_meter("test")
 
     def points(self, name: str) -> list[tuple[dict[str, Any], float]]:
-        data = self.reader.get_metrics_data()
-        found: list[tuple[dict[str, Any], float]] = []
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    if metric.name == name:
-                        found.extend((dict(p.attributes), p.value) for p in metric.data.data_points)
-        return found
+        return sums(self.reader, name)
 
     def by_state(self, name: str) -> dict[str, float]:
         return {attrs[semconv.ANTHROPIC_DUPLICATE_STATE]: value for attrs, value in self.points(name)}

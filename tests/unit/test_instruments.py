@@ -13,6 +13,8 @@ from opentelemetry.metrics import CallbackOptions
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from tests.readers import sums
+
 
 def _observed(s: Sum) -> dict[frozenset[Any], float]:
     return {frozenset((o.attributes or {}).items()): o.value for o in s.observe(CallbackOptions())}
@@ -39,15 +41,7 @@ def test_dicts_built_per_call_cannot_grow_it_past_the_cap(monkeypatch: Any) -> N
 
 
 def _requests(reader: InMemoryMetricReader) -> float:
-    data = reader.get_metrics_data()
-    return sum(
-        p.value
-        for rm in (data.resource_metrics if data else ())
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-        if m.name == "anthropic.requests"
-        for p in m.data.data_points
-    )
+    return sum(value for _attrs, value in sums(reader, "anthropic.requests"))
 
 
 def test_instrumenting_again_with_the_same_provider_keeps_counting() -> None:
