@@ -32,6 +32,8 @@ from anthropic_otel.dedup import DuplicateDetector, MemoryStore  # noqa: E402
 from anthropic_otel.fake import FakeAnthropic  # noqa: E402
 from anthropic_otel.settings import Settings  # noqa: E402
 
+from tests.readers import data_points  # noqa: E402
+
 MODEL = "claude-sonnet-4-6"
 
 
@@ -77,15 +79,7 @@ def hot_path_us(detector: DuplicateDetector, bodies: list[dict[str, Any]]) -> fl
 
 
 def dropped(reader: InMemoryMetricReader) -> float:
-    data = reader.get_metrics_data()
-    return sum(
-        p.value
-        for rm in (data.resource_metrics if data else ())
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-        if m.name == semconv.ANTHROPIC_OTEL_DEDUP_DROPPED.name
-        for p in m.data.data_points
-    )
+    return sum(p.value for p in data_points(reader, semconv.ANTHROPIC_OTEL_DEDUP_DROPPED.name))
 
 
 def drain(detector: DuplicateDetector | None, reader: InMemoryMetricReader) -> float:

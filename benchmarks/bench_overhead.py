@@ -52,14 +52,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NoOpTracerProvider
 
-sys.path.insert(
-    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instrumentation")
-)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(_ROOT, "instrumentation"), _ROOT]  # the package, and tests.readers
 
 from anthropic_otel import AnthropicInstrumentor, _runtime, semconv  # noqa: E402
 from anthropic_otel.fake import FakeAnthropic  # noqa: E402
 from anthropic_otel.fake.engine import HEADER_OUTPUT_TOKENS  # noqa: E402
 from anthropic_otel.hooks.middleware import OtelMiddleware  # noqa: E402
+
+from tests.readers import data_points  # noqa: E402
 
 MODEL = "claude-sonnet-4-6"
 SMALL = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "What is 12 squared?"}]}
@@ -228,15 +229,7 @@ class Bench:
         self.spans.clear()
 
     def requests_recorded(self) -> float:
-        data = self.reader.get_metrics_data()
-        return sum(
-            p.value
-            for rm in (data.resource_metrics if data else ())
-            for sm in rm.scope_metrics
-            for m in sm.metrics
-            if m.name == semconv.ANTHROPIC_REQUESTS.name
-            for p in m.data.data_points
-        )
+        return sum(p.value for p in data_points(self.reader, semconv.ANTHROPIC_REQUESTS.name))
 
     def close(self) -> None:
         self.set_instrumented(None)
