@@ -1,44 +1,58 @@
 """The stream state machine and its idle watchdog: every stream ends exactly once, with one reason.
 
 A `StreamState` is made when a streamed call returns; hooks feed it events and endings, and its
-`end()` runs once, whichever path gets there first (message_stop, an error event, a dropped or
+end runs once, whichever path gets there first (message_stop, an error event, a dropped or
 timed-out read, a clean close before message_stop, the caller's close or task cancellation, or
-the garbage collector / interpreter exit for a stream dropped unclosed). An end found by the
-garbage collector is recorded later, by the watchdog thread: a collection can run inside the
-metrics SDK's own locks, and recording from there would deadlock. One daemon thread
-watches every open stream for silence longer than `ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S`: it
-counts them in `anthropic.streams.stalled` while they hang and, only when enforcement is on,
-closes their response so the caller's loop ends (reason `timeout`). Partial output stays in
-memory for `partial_text()` and is never exported unless content capture is on.
+the garbage collector / interpreter exit for a stream dropped unclosed).
+
+Ends found by the garbage collector (a finaliser, a weakref callback, a generator closed by the
+collector, the SDK's `__del__`) run at any allocation point of any thread, possibly while that
+thread holds one of our locks, the OTel SDK's, or is inside `ContextVar.set`. There the state only
+claims its end (a lock-free run-once counter) and is put on a `queue.SimpleQueue` (documented as
+safe there); no lock, no context, no metric. One daemon thread records those ends a moment later
+and also watches every open stream for silence longer than `ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S`:
+it counts them in `anthropic.streams.stalled` while they hang and, only when enforcement is on,
+closes their response so the caller's loop ends (reason `timeout`). Partial output is kept
+compactly, bounded per stream, for `partial_text()`, and is never exported unless content capture
+is on.
 """
 
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
+import os
+import queue
 import threading
 import time
 import weakref
-from collections import deque
 from typing import Any, Callable
 
 from . import semconv
 from ._call import CallRecord
-from ._guard import guard
+from ._guard import guard, report
 from .record.end_reasons import outcome_error_type
 from .record.usage import StreamUsage
 
 # Where a stream's state rides along: an attribute on the HTTP response the stream reads.
 RESPONSE_ATTR = "_anthropic_otel_stream"
-# Bounds: open streams watched at once, and text deltas kept per stream for partial_text().
+# Open streams watched at once.
 MAX_WATCHED_STREAMS = 100_000
-MAX_KEPT_DELTAS = 1_000_000
+# Raw text-delta events kept per stream for partial_text(), in characters of their JSON: 4 MiB
+# holds a maximal output (128k tokens are about 25k text deltas of about 100 characters each).
+MAX_KEPT_CHARS = 4 * 1024 * 1024
+# Deltas kept as separate strings before they are joined into one (one object per block, not per delta).
+KEPT_BLOCK = 256
+_SEPARATOR = "\n"  # never inside one event's JSON: a raw newline cannot appear in a JSON string
 
+# Guards `_active`/`_by_span` writes and the watchdog's snapshot. Never taken at collection time.
 _lock = threading.Lock()
 _active: dict[int, StreamState] = {}
+# Read without the lock, from the SDK's span ender at collection time (one dict lookup is atomic).
 _by_span: dict[int, StreamState] = {}
-# Ends found by the garbage collector, waiting for the watchdog thread to record them.
-_collected_ends: deque[StreamState] = deque()
+# Ends claimed at collection time (StreamState), and failures met there ((site, exception)).
+_collected: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
 
 class StreamState:
@@ -48,14 +62,18 @@ class StreamState:
         "stopped",
         "events",
         "deltas",
-        "delta_data",
+        "kept",
+        "kept_blocks",
+        "kept_chars",
         "last_event_at",
         "stalled",
         "enforced",
         "ended",
+        "collected",
         "end_reason",
         "closer",
         "finalizer",
+        "_claims",
         "__weakref__",
     )
 
@@ -65,15 +83,22 @@ class StreamState:
         self.stopped = False
         self.events = 0
         self.deltas = 0
-        # Raw `data:` text of content deltas, decoded only if partial_text() is asked for.
-        self.delta_data: list[str] = []
+        # Raw `data:` JSON of text deltas, decoded only if partial_text() is asked for. None once
+        # MAX_KEPT_CHARS are kept: later deltas are counted, not kept.
+        self.kept: list[str] | None = []
+        self.kept_blocks: list[str] = []
+        self.kept_chars = 0
         self.last_event_at = time.monotonic()
         self.stalled = False
         self.enforced = False
         self.ended = False
+        # Ended at collection time and queued: the watchdog records it.
+        self.collected = False
         self.end_reason: str | None = None
         self.closer = closer
         self.finalizer: weakref.finalize[..., Any] | None = None
+        # `next()` on it is atomic under the GIL and takes no lock: the first caller owns the end.
+        self._claims = itertools.count()
         inst = record.runtime.instruments
         inst.streams_active.add(1, inst.attrs(("m", record.model), lambda: _model_attrs(record.model)))
         with _lock:
@@ -88,6 +113,18 @@ class StreamState:
     def usage_event(self, data: dict[str, Any]) -> None:
         self.usage.feed(data)
         self.record.usage = self.usage.usage
+
+    def compact_kept(self) -> None:
+        """Join the deltas kept so far into one string; stop keeping past MAX_KEPT_CHARS."""
+        kept = self.kept
+        if not kept:
+            return
+        block = _SEPARATOR.join(kept)
+        kept.clear()
+        self.kept_blocks.append(block)
+        self.kept_chars += len(block)
+        if self.kept_chars >= MAX_KEPT_CHARS:
+            self.kept = None
 
     def unstall(self) -> None:
         with _lock:
@@ -118,36 +155,37 @@ class StreamState:
             closer()
 
     # -- the one end ---------------------------------------------------------------------------
-    def end(
-        self,
-        reason: str,
-        error: BaseException | None = None,
-        error_type: str | None = None,
-        *,
-        collected: bool = False,
-    ) -> None:
-        """End once. `collected`: called from garbage collection, where only the span is touched now."""
+    def _claim(self, reason: str) -> bool:
+        if next(self._claims):
+            return False
+        self.ended = True
+        self.end_reason = reason
+        return True
+
+    def end(self, reason: str, error: BaseException | None = None, error_type: str | None = None) -> None:
+        """End once, from the app's or our own thread: record now. Later calls do nothing."""
+        if self._claim(reason):
+            self._record_and_finish(reason, error, error_type)
+
+    def end_at_collection(self, reason: str = semconv.END_ABANDONED) -> None:
+        """End once, from garbage collection: claim and queue only; the watchdog records it."""
+        if self._claim(reason):
+            self.collected = True
+            _collected.put(self)
+
+    def _forget(self) -> None:
         with _lock:
-            if self.ended:
-                return
-            self.ended = True
             _active.pop(id(self), None)
             span = self.record.span
             if span is not None:
                 _by_span.pop(id(span), None)
-        self.end_reason = reason
         finalizer = self.finalizer
         if finalizer is not None:
             finalizer.detach()
-        if collected:
-            # The SDK ends its span right after this: annotate it now, record metrics from the watchdog.
-            with guard("stream.end.span"):
-                self._annotate_span(reason)
-            _collected_ends.append(self)
-            return
-        self._record_and_finish(reason, error, error_type)
 
     def _record_and_finish(self, reason: str, error: BaseException | None, error_type: str | None) -> None:
+        with guard("stream.end.forget"):
+            self._forget()
         with guard("stream.end.record"):
             self._record_end(reason)
         outcome = outcome_error_type(reason, error, error_type)
@@ -171,11 +209,11 @@ class StreamState:
                 lambda: {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_STREAM_END_REASON: reason},
             ),
         )
-        self._annotate_span(reason)
+        self.annotate_span(reason)
         if record.output_text is not None and not record.output_text:
             record.output_text.extend(self.text_so_far())
 
-    def _annotate_span(self, reason: str) -> None:
+    def annotate_span(self, reason: str) -> None:
         span = self.record.span
         if span is not None and span.is_recording():
             span.set_attribute(semconv.ANTHROPIC_STREAM_END_REASON, reason)
@@ -192,13 +230,15 @@ class StreamState:
 
     def text_so_far(self) -> list[str]:
         parts: list[str] = []
-        for raw in self.delta_data:
-            try:
-                delta = json.loads(raw).get("delta") or {}
-            except ValueError:
-                continue
-            if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
-                parts.append(delta["text"])
+        pending = _SEPARATOR.join(self.kept or ())
+        for block in (*self.kept_blocks, pending):
+            for raw in block.split(_SEPARATOR) if block else ():
+                try:
+                    delta = json.loads(raw).get("delta") or {}
+                except ValueError:
+                    continue
+                if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
+                    parts.append(delta["text"])
         return parts
 
 
@@ -207,8 +247,13 @@ def _model_attrs(model: str) -> dict[str, Any]:
 
 
 def state_for_span(span: Any) -> StreamState | None:
-    with _lock:
-        return _by_span.get(id(span))
+    """The open stream whose span this is. Lock-free: called at collection time."""
+    return _by_span.get(id(span))
+
+
+def report_at_collection(site: str, err: BaseException) -> None:
+    """A failure met at collection time: queued, logged and counted later by the watchdog."""
+    _collected.put((site, err))
 
 
 def watch_collection(state: StreamState, owner: Any) -> None:
@@ -227,21 +272,31 @@ def watch_collection(state: StreamState, owner: Any) -> None:
 
 
 def _abandon(ref: weakref.ref[StreamState]) -> None:
-    state = ref()
-    if state is not None and not state.ended:
-        with guard("stream.abandoned"):
-            state.end(semconv.END_ABANDONED, collected=True)
+    # A finaliser: runs at collection time (see the module docstring). No guard: it logs and locks.
+    try:
+        state = ref()
+        if state is not None:
+            state.end_at_collection()
+    except Exception as err:
+        report_at_collection("stream.abandoned", err)
+
+
+def _record_collected(item: Any) -> None:
+    if isinstance(item, StreamState):
+        with guard("stream.collected_end"):
+            item._record_and_finish(item.end_reason or semconv.END_ABANDONED, None, None)
+    elif isinstance(item, tuple):
+        report(*item)
 
 
 def record_collected_ends() -> None:
     """Record the ends the garbage collector found (watchdog thread, uninstrument, exit)."""
-    while _collected_ends:
+    while True:
         try:
-            state = _collected_ends.popleft()
-        except IndexError:  # another thread took the last one
+            item = _collected.get_nowait()
+        except queue.Empty:
             return
-        with guard("stream.collected_end"):
-            state._record_and_finish(semconv.END_ABANDONED, None, None)
+        _record_collected(item)
 
 
 def end_all_open(reason: str = semconv.END_ABANDONED) -> None:
@@ -271,7 +326,8 @@ def partial_text(stream: Any) -> str:
 
     Accepts what the SDK returned: `Stream`/`AsyncStream` from `messages.create(stream=True)`,
     `MessageStream`/`AsyncMessageStream` from `messages.stream(...)`, or the raw response wrapper.
-    Returns "" for a stream the instrumentation did not see.
+    Returns "" for a stream the instrumentation did not see. At most the text of the first
+    `MAX_KEPT_CHARS` characters of text-delta events is kept per stream.
     """
     for candidate in (stream, getattr(stream, "_raw_stream", None)):
         response = getattr(candidate, "response", None) or getattr(candidate, "http_response", None)
@@ -282,7 +338,11 @@ def partial_text(stream: Any) -> str:
 
 
 class _Watchdog:
-    """One daemon thread for every open stream (sync and async): no thread or task per stream."""
+    """One daemon thread for every open stream (sync and async): no thread or task per stream.
+
+    It waits on the collected-ends queue, so an end found by the collector is recorded as soon as
+    it is queued, and checks for silent streams every quarter of the idle threshold (at most 1 s).
+    """
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
@@ -307,14 +367,29 @@ class _Watchdog:
         self._stop.set()
         thread = self._thread
         if thread is not None:
+            _collected.put(None)  # wakes the thread from its wait on the queue
             thread.join(timeout=2)
         self._thread = None
 
+    def reset_after_fork(self) -> None:
+        self._thread = None
+        self._stop = threading.Event()
+        self._start_lock = threading.Lock()
+
     def _run(self) -> None:
-        while not self._stop.wait(min(max(self._timeout_s / 4, 0.02), 1.0)):
-            record_collected_ends()
-            with guard("stream.watchdog"):
-                self.check()
+        next_check = time.monotonic()
+        while not self._stop.is_set():
+            period = min(max(self._timeout_s / 4, 0.02), 1.0)
+            try:
+                item = _collected.get(timeout=max(next_check - time.monotonic(), 0.0))
+            except queue.Empty:
+                item = None
+            if item is not None:
+                _record_collected(item)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + period
+                with guard("stream.watchdog"):
+                    self.check()
 
     def check(self) -> None:
         now = time.monotonic()
@@ -333,3 +408,20 @@ _WATCHDOG = _Watchdog()
 
 def stop_watchdog() -> None:
     _WATCHDOG.stop()
+
+
+def _reset_after_fork() -> None:
+    """In a forked child: the parent's open streams are the parent's to end, and a lock another
+    thread held at fork time would stay held forever."""
+    global _lock, _collected
+    _lock = threading.Lock()
+    for state in list(_active.values()):
+        state._claim(semconv.END_ABANDONED)  # claimed, never recorded: no end is the child's to report
+    _active.clear()
+    _by_span.clear()
+    _collected = queue.SimpleQueue()
+    _WATCHDOG.reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reset_after_fork)

@@ -8,6 +8,7 @@ context variable so the per-attempt middleware (SDK >= 0.108) finds it, sync and
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
 from typing import Any, Callable
 
@@ -16,7 +17,7 @@ from opentelemetry.trace import SpanKind
 
 from .. import _runtime, semconv
 from .._call import CallRecord
-from .._guard import guard
+from .._guard import guard, report
 from ..streams import RESPONSE_ATTR, StreamState, watch_collection
 from . import legacy, middleware
 from ._context import CURRENT_CALL
@@ -119,9 +120,21 @@ def _closer(response: Any, loop: asyncio.AbstractEventLoop | None) -> Callable[[
 _PENDING_CLOSES: set[asyncio.Task[Any]] = set()
 
 
-def _install_legacy_attempt_hook(client: Any, is_async: bool) -> None:
-    if not middleware.SUPPORTED:
+def _install_attempt_hook(client: Any, is_async: bool) -> None:
+    """Every client gets its per-attempt hook, also one built before `instrument()` (at import time,
+    before `opentelemetry-instrument` or a later `instrument()`): installed lazily on its first call."""
+    if not middleware.SUPPORTED or not middleware.install_into(client):
         legacy.install(client, is_async)
+
+
+def _leave(token: contextvars.Token[CallRecord | None]) -> None:
+    """Restore the caller's current call. Never raises into the app: should the context have
+    changed under us, the call simply stops being current."""
+    try:
+        CURRENT_CALL.reset(token)
+    except (ValueError, LookupError, RuntimeError) as err:
+        CURRENT_CALL.set(None)
+        report("request.context_reset", err)
 
 
 def request_wrapper(
@@ -131,7 +144,7 @@ def request_wrapper(
     with guard("request.start"):
         record = _start(instance, args, kwargs)
         if record is not None:
-            _install_legacy_attempt_hook(instance, False)
+            _install_attempt_hook(instance, False)
     if record is None:
         return wrapped(*args, **kwargs)
     token = CURRENT_CALL.set(record)
@@ -147,7 +160,7 @@ def request_wrapper(
         record.finish(error=err)
         raise
     finally:
-        CURRENT_CALL.reset(token)
+        _leave(token)
     with guard("request.end"):
         _on_result(record, result)
     return result
@@ -160,7 +173,7 @@ async def async_request_wrapper(
     with guard("request.start"):
         record = _start(instance, args, kwargs)
         if record is not None:
-            _install_legacy_attempt_hook(instance, True)
+            _install_attempt_hook(instance, True)
     if record is None:
         return await wrapped(*args, **kwargs)
     token = CURRENT_CALL.set(record)
@@ -176,7 +189,7 @@ async def async_request_wrapper(
         record.finish(error=err)
         raise
     finally:
-        CURRENT_CALL.reset(token)
+        _leave(token)
     with guard("request.end"):
         _on_result(record, result, asyncio.get_running_loop())
     return result

@@ -8,6 +8,7 @@ SDK's own span (>= 1.14) is found and enriched while it is still open.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 from opentelemetry import trace
@@ -90,6 +91,27 @@ class OtelMiddleware(_Base):
         return response
 
 
+def install_into(client: Any) -> bool:
+    """Append the middleware to a client that lacks it (one built before `instrument()`).
+
+    True when the client has it now; False when this SDK's client keeps its middleware some other
+    way (the caller then hooks the client's HTTP send instead, as on SDKs without middleware).
+    """
+    current = getattr(client, "_middleware", None)
+    if not isinstance(current, tuple):
+        return False
+    if any(isinstance(entry, OtelMiddleware) for entry in current):
+        return True
+    with _install_lock:
+        current = client._middleware
+        if not any(isinstance(entry, OtelMiddleware) for entry in current):
+            client._middleware = (*current, _SHARED)
+            build = getattr(client, "_build_middleware_chain", None)
+            if build is not None and hasattr(client, "_middleware_chain"):
+                client._middleware_chain = build()  # prebuilt at construction from the old tuple
+    return True
+
+
 def init_wrapper(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
@@ -102,3 +124,5 @@ def init_wrapper(
 
 # Stateless: one instance serves every client, sync and async.
 _SHARED = OtelMiddleware()
+# Two threads making the first call of one pre-existing client must not both append it.
+_install_lock = threading.Lock()

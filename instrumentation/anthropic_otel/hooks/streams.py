@@ -23,7 +23,14 @@ from .. import semconv
 from .._guard import guard
 from ..record.end_reasons import reason_for_exception
 from ..record.errors import api_error_type
-from ..streams import MAX_KEPT_DELTAS, RESPONSE_ATTR, StreamState, state_for_span, watch_collection
+from ..streams import (
+    KEPT_BLOCK,
+    RESPONSE_ATTR,
+    StreamState,
+    report_at_collection,
+    state_for_span,
+    watch_collection,
+)
 
 _USAGE_EVENTS = frozenset({"message_start", "message_delta"})
 _monotonic = time.monotonic
@@ -61,11 +68,16 @@ def _on_stop_iteration(state: StreamState) -> None:
 
 
 def _on_exception(state: StreamState, err: BaseException) -> None:
-    if isinstance(err, GeneratorExit):
-        # The generator is being closed unfinished: by the garbage collector, or at loop shutdown.
-        state.end(semconv.END_ABANDONED, collected=True)
-        return
     state.end(semconv.END_TIMEOUT if state.enforced else reason_for_exception(err), error=err)
+
+
+def _on_generator_exit(state: StreamState) -> None:
+    # The generator is being closed unfinished: by the garbage collector, or at loop shutdown.
+    # Collection time: no guard (it locks and logs), only the lock-free claim and queue.
+    try:
+        state.end_at_collection()
+    except Exception as err:
+        report_at_collection("stream.generator_exit", err)
 
 
 def _see(state: StreamState, sse: Any) -> None:
@@ -77,8 +89,14 @@ def _see(state: StreamState, sse: Any) -> None:
             state.unstall()
     if sse.event == "content_block_delta":
         state.deltas += 1
-        if state.deltas <= MAX_KEPT_DELTAS:
-            state.delta_data.append(sse.data)
+        kept = state.kept
+        if kept is not None:
+            data = sse.data
+            if '"text_delta"' in data:
+                kept.append(data)
+                if len(kept) >= KEPT_BLOCK:
+                    with guard("stream.keep_text"):
+                        state.compact_kept()
         if state.deltas == 1:
             with guard("stream.first_delta"):
                 _on_first_delta(state)
@@ -92,6 +110,10 @@ def _observe(state: StreamState, events: Iterator[Any]) -> Iterator[Any]:
         for sse in events:
             _see(state, sse)
             yield sse
+    except GeneratorExit:
+        if not state.ended:
+            _on_generator_exit(state)
+        raise
     except BaseException as err:
         if not state.ended:
             with guard("stream.end"):
@@ -107,6 +129,10 @@ async def _observe_async(state: StreamState, events: AsyncIterator[Any]) -> Asyn
         async for sse in events:
             _see(state, sse)
             yield sse
+    except GeneratorExit:
+        if not state.ended:
+            _on_generator_exit(state)
+        raise
     except BaseException as err:
         if not state.ended:
             with guard("stream.end"):
@@ -188,22 +214,42 @@ def _current_task_cancelling() -> bool:
 
 
 def first_end_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
-    """SDK >= 1.14: `FirstEnd.end(how, error)` is about to end the SDK's span of a stream."""
-    with guard("stream.sdk_end"):
-        span = getattr(getattr(instance, "inner", None), "_span", None)
-        state = state_for_span(span) if span is not None else None
-        if state is not None and not state.ended:
-            how = args[0] if args else kwargs.get("how")
-            error = args[1] if len(args) > 1 else kwargs.get("error")
-            if state.enforced:
-                state.end(semconv.END_TIMEOUT)
-            elif error is not None:
-                state.end(reason_for_exception(error), error=error)
-            elif how == "read":
-                state.end(semconv.END_COMPLETE if state.stopped else semconv.END_UNEXPECTED_CLOSE)
-            elif _current_task_cancelling():
-                state.end(semconv.END_CANCELLED)
-            else:
-                # "closed" without a caller's close() first: dropped unclosed, found at collection.
-                state.end(semconv.END_ABANDONED, collected=True)
+    """SDK >= 1.14: `FirstEnd.end(how, error)` is about to end the SDK's span of a stream.
+
+    `how == "closed"` with the state still open comes from the SDK's `__del__` of a dropped body
+    (collection time, any thread, see `streams`), or from a cancelled task closing its response:
+    there the end is only claimed and queued, and the span annotated: the SDK ends it right after,
+    in this same call, under the span's own lock, so annotating adds no lock the SDK does not take.
+    Every other end comes from the reading thread.
+    """
+    try:
+        _see_sdk_end(instance, args, kwargs)
+    except Exception as err:
+        report_at_collection("stream.sdk_end", err)
     return wrapped(*args, **kwargs)
+
+
+def _see_sdk_end(instance: Any, args: tuple[Any, ...], kwargs: Any) -> None:
+    span = getattr(getattr(instance, "inner", None), "_span", None)
+    state = state_for_span(span) if span is not None else None
+    if state is None:
+        return
+    if state.ended:
+        if state.collected and state.end_reason is not None:
+            # Ended by the collector a moment ago (its generator closed first): the span ends now.
+            state.annotate_span(state.end_reason)
+        return
+    how = args[0] if args else kwargs.get("how")
+    error = args[1] if len(args) > 1 else kwargs.get("error")
+    if how == "closed":
+        reason = semconv.END_CANCELLED if _current_task_cancelling() else semconv.END_ABANDONED
+        state.end_at_collection(reason)
+        state.annotate_span(reason)
+        return
+    with guard("stream.sdk_end"):
+        if state.enforced:
+            state.end(semconv.END_TIMEOUT)
+        elif error is not None:
+            state.end(reason_for_exception(error), error=error)
+        else:
+            state.end(semconv.END_COMPLETE if state.stopped else semconv.END_UNEXPECTED_CLOSE)
