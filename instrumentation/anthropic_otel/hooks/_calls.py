@@ -19,7 +19,7 @@ from .. import _runtime, semconv
 from .._call import CallRecord
 from .._guard import guard, report
 from ..streams import RESPONSE_ATTR, StreamState, watch_collection
-from . import legacy, middleware
+from . import _sockets, legacy, middleware
 from ._context import CURRENT_CALL
 
 # Billed Messages calls; count_tokens and batches are not (batches are out of scope).
@@ -93,12 +93,18 @@ def _closer(response: Any, loop: asyncio.AbstractEventLoop | None) -> Callable[[
 
     Holds the response weakly: the response carries the state, and a strong reference back would
     keep a dropped response (and the SDK's span, which ends when it is collected) alive in a cycle.
+    A sync read blocked on a real connection only returns when its socket is shut down; the reader's
+    thread then closes the connection itself (see `_sockets`). Without a socket, close the response.
     """
     ref = weakref.ref(response)
 
     def close() -> None:
         target = ref()
-        if target is not None:
+        # A body read to its end has handed its connection back to the pool, maybe to another call.
+        if target is None or getattr(target, "is_closed", False):
+            return
+        sock = _sockets.response_socket(target)
+        if sock is None or not _sockets.shut_down(sock):
             target.close()
 
     if loop is None:
