@@ -18,6 +18,7 @@ from . import semconv
 from ._guard import guard
 from ._runtime import Runtime
 from .dedup.detector import Ticket
+from .record.content import capped, is_sentinel, to_json
 from .record.usage import Usage
 
 
@@ -182,14 +183,30 @@ class CallRecord:
 
     def _add_content_event(self, span: Span) -> None:
         body = self.request_body if isinstance(self.request_body, dict) else {}
-        attributes = {semconv.GEN_AI_INPUT_MESSAGES: json.dumps(body.get("messages", []), default=str)}
-        if body.get("system") is not None:
-            attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(body["system"], default=str)
+        limit = self.runtime.settings.capture_content_max_chars
+        attributes: dict[str, Any] = {}
+        truncated: list[str] = []
+
+        def put(name: str, text: str) -> None:
+            attributes[name], cut = capped(text, limit)
+            if cut:
+                truncated.append(name)
+
+        messages = body.get("messages")
+        put(
+            semconv.GEN_AI_INPUT_MESSAGES,
+            to_json([] if messages is None or is_sentinel(messages) else messages),
+        )
+        system = body.get("system")
+        if system is not None and not is_sentinel(system):
+            put(semconv.GEN_AI_SYSTEM_INSTRUCTIONS, to_json(system))
         if self.output_text is not None:
             output = [
                 {"role": "assistant", "parts": [{"type": "text", "content": "".join(self.output_text)}]}
             ]
-            attributes[semconv.GEN_AI_OUTPUT_MESSAGES] = json.dumps(output)
+            put(semconv.GEN_AI_OUTPUT_MESSAGES, json.dumps(output))
+        if truncated:
+            attributes[semconv.ANTHROPIC_CONTENT_TRUNCATED] = tuple(truncated)
         span.add_event(semconv.EVENT_GEN_AI_CONTENT, attributes)
 
     # -- the one end ----------------------------------------------------------------------
