@@ -100,6 +100,7 @@ FALLBACK_REASONS: Final = ("overloaded", "rate_limited", "server_error", "timeou
 ERROR_TIMEOUT: Final = "timeout"
 ERROR_CONNECTION: Final = "connection_error"
 ERROR_OVERLOADED: Final = "overloaded_error"
+ERROR_MALFORMED_RESPONSE: Final = "malformed_response"
 
 # --- Instruments --------------------------------------------------------------------------
 COUNTER: Final = "counter"
