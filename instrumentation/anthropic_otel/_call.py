@@ -18,6 +18,8 @@ from . import semconv
 from ._guard import guard
 from ._runtime import Runtime
 from .dedup.detector import Ticket
+from .record.content import capped, is_sentinel, to_json
+from .record.errors import error_type as classify
 from .record.usage import Usage
 
 
@@ -182,14 +184,30 @@ class CallRecord:
 
     def _add_content_event(self, span: Span) -> None:
         body = self.request_body if isinstance(self.request_body, dict) else {}
-        attributes = {semconv.GEN_AI_INPUT_MESSAGES: json.dumps(body.get("messages", []), default=str)}
-        if body.get("system") is not None:
-            attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(body["system"], default=str)
+        limit = self.runtime.settings.capture_content_max_chars
+        attributes: dict[str, Any] = {}
+        truncated: list[str] = []
+
+        def put(name: str, text: str) -> None:
+            attributes[name], cut = capped(text, limit)
+            if cut:
+                truncated.append(name)
+
+        messages = body.get("messages")
+        put(
+            semconv.GEN_AI_INPUT_MESSAGES,
+            to_json([] if messages is None or is_sentinel(messages) else messages),
+        )
+        system = body.get("system")
+        if system is not None and not is_sentinel(system):
+            put(semconv.GEN_AI_SYSTEM_INSTRUCTIONS, to_json(system))
         if self.output_text is not None:
             output = [
                 {"role": "assistant", "parts": [{"type": "text", "content": "".join(self.output_text)}]}
             ]
-            attributes[semconv.GEN_AI_OUTPUT_MESSAGES] = json.dumps(output)
+            put(semconv.GEN_AI_OUTPUT_MESSAGES, json.dumps(output))
+        if truncated:
+            attributes[semconv.ANTHROPIC_CONTENT_TRUNCATED] = tuple(truncated)
         span.add_event(semconv.EVENT_GEN_AI_CONTENT, attributes)
 
     # -- the one end ----------------------------------------------------------------------
@@ -198,6 +216,9 @@ class CallRecord:
         if self.finished:
             return
         self.finished = True
+        if error is not None and error_type is None:
+            with guard("call.classify"):
+                error_type = classify(error)
         with guard("call.finish"):
             self._record(error, error_type)
         if self.dedup is not None:
@@ -206,11 +227,21 @@ class CallRecord:
         if self.owns_span and self.span is not None:
             with guard("call.end_span"):
                 if error is not None or error_type is not None:
-                    self.span.set_attribute(semconv.ERROR_TYPE, error_type or type(error).__name__)
-                    self.span.set_status(
-                        Status(StatusCode.ERROR, str(error) if error is not None else error_type)
-                    )
+                    kind = error_type or type(error).__name__
+                    self.span.set_attribute(semconv.ERROR_TYPE, kind)
+                    self.span.set_status(Status(StatusCode.ERROR, self._status_description(error, kind)))
                 self.span.end()
+
+    def _status_description(self, error: BaseException | None, kind: str) -> str:
+        """The error type and HTTP status: the API's message can quote the prompt back, so it is
+        content, shown only when content capture is on."""
+        settings = self.runtime.settings
+        if error is not None and settings.capture_content:
+            return capped(str(error), settings.capture_content_max_chars)[0]
+        status = getattr(error, "status_code", None)
+        if isinstance(status, int) and not isinstance(status, bool):
+            return f"{kind} (HTTP {status})"
+        return kind
 
     def _settle_dedup(self, ticket: Ticket, failed: bool) -> None:
         """Completed: mark it so (and count a duplicate's billed tokens). Otherwise free its in-flight mark."""

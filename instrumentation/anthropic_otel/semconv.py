@@ -39,6 +39,9 @@ TOKEN_TYPE_OUTPUT: Final = "output"
 
 # Event carrying prompt/output content when capture is on (GenAI semconv event name).
 EVENT_GEN_AI_CONTENT: Final = "gen_ai.client.inference.operation.details"
+# In that event: the names of its attributes cut to the capture limit, each ending with the marker.
+ANTHROPIC_CONTENT_TRUNCATED: Final = "anthropic.content.truncated"
+CONTENT_TRUNCATED_MARKER: Final = "...[truncated]"
 
 # --- Our attributes ---------------------------------------------------------------------
 ANTHROPIC_TOKEN_TYPE: Final = "anthropic.token.type"
@@ -97,6 +100,7 @@ FALLBACK_REASONS: Final = ("overloaded", "rate_limited", "server_error", "timeou
 ERROR_TIMEOUT: Final = "timeout"
 ERROR_CONNECTION: Final = "connection_error"
 ERROR_OVERLOADED: Final = "overloaded_error"
+ERROR_MALFORMED_RESPONSE: Final = "malformed_response"
 
 # --- Instruments --------------------------------------------------------------------------
 COUNTER: Final = "counter"
@@ -326,6 +330,7 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_STREAM_EVENTS: "Streams: server-sent events received, pings included.",
     ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: "Streams that did not complete: output tokens delivered (lower bound).",
     ANTHROPIC_DUPLICATE_STATE: "A duplicate call: the state its fingerprint was already in (see the enum).",
+    ANTHROPIC_CONTENT_TRUNCATED: "In the content event (capture on): names of its attributes cut to the capture limit.",
     EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt.",
     ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
 }
@@ -340,6 +345,9 @@ ENV_DEDUP_WINDOW_S: Final = "ANTHROPIC_OTEL_DEDUP_WINDOW_S"
 ENV_DEDUP_HMAC_KEY: Final = "ANTHROPIC_OTEL_DEDUP_HMAC_KEY"
 ENV_STREAM_IDLE_TIMEOUT_S: Final = "ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S"
 ENV_STREAM_IDLE_ENFORCE: Final = "ANTHROPIC_OTEL_STREAM_IDLE_ENFORCE"
+ENV_CAPTURE_CONTENT_MAX_CHARS: Final = "ANTHROPIC_OTEL_CAPTURE_CONTENT_MAX_CHARS"
+# The GenAI instrumentations' standard content switch, honoured when ours is not set.
+ENV_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 
 ENUMS: Final = {
     ANTHROPIC_TOKEN_TYPE: TOKEN_TYPES,

@@ -7,12 +7,14 @@ application: it gives one warning naming the variable and the value, and the def
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from . import semconv
+from .record.content import MIN_MAX_CHARS
 
 _log = logging.getLogger(semconv.LOGGER)
 
@@ -29,6 +31,9 @@ class Settings:
     dedup_hmac_key: str | None = None
     stream_idle_timeout_s: float = 30.0
     stream_idle_enforce: bool = False
+    # ~4,000 tokens: a whole minimum cacheable prompt (1,024-4,096 tokens by model) stays readable,
+    # and a span's three content values stay far below the 4 MiB an OTLP/gRPC message may carry.
+    capture_content_max_chars: int = 16384
 
 
 def _parse_bool(raw: str) -> bool:
@@ -45,6 +50,30 @@ def _parse_positive_float(raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError("expected a positive number of seconds")
     return value
+
+
+def _parse_max_chars(raw: str) -> int:
+    value = float(raw)
+    if not math.isfinite(value) or value != int(value) or value < MIN_MAX_CHARS:
+        raise ValueError(f"expected a whole number of characters, at least {MIN_MAX_CHARS}")
+    return int(value)
+
+
+_GENAI_CAPTURE_MODES = {"no_content": False, "span_only": True, "event_only": True, "span_and_event": True}
+
+
+def _parse_genai_capture(raw: str) -> bool:
+    """The standard switch: a boolean, or (with the latest experimental GenAI semconv) a mode name.
+    Every mode that records content turns ours on: our one place for content is a span event."""
+    mode = _GENAI_CAPTURE_MODES.get(raw.strip().lower())
+    if mode is not None:
+        return mode
+    try:
+        return _parse_bool(raw)
+    except ValueError:
+        raise ValueError(
+            f"expected true, false or one of {', '.join(_GENAI_CAPTURE_MODES).upper()}"
+        ) from None
 
 
 def _parse_dedup(raw: str) -> str:
@@ -67,6 +96,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "dedup_hmac_key": (semconv.ENV_DEDUP_HMAC_KEY, _parse_text),
     "stream_idle_timeout_s": (semconv.ENV_STREAM_IDLE_TIMEOUT_S, _parse_positive_float),
     "stream_idle_enforce": (semconv.ENV_STREAM_IDLE_ENFORCE, _parse_bool),
+    "capture_content_max_chars": (semconv.ENV_CAPTURE_CONTENT_MAX_CHARS, _parse_max_chars),
 }
 
 
@@ -92,10 +122,32 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
                 err,
                 getattr(defaults, field.name),
             )
+    _standard_capture_switch(env, overrides, values)
     unknown = set(overrides) - {f.name for f in fields(Settings)} - _INSTRUMENTOR_KWARGS
     if unknown:
         _log.warning("anthropic-otel: ignoring unknown instrument() options: %s", ", ".join(sorted(unknown)))
     return Settings(**values)
+
+
+def _standard_capture_switch(
+    env: Mapping[str, str], overrides: Mapping[str, Any], values: dict[str, Any]
+) -> None:
+    """`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` decides when ours is set nowhere."""
+    if env.get(semconv.ENV_CAPTURE_CONTENT) is not None or overrides.get("capture_content") is not None:
+        return
+    raw = env.get(semconv.ENV_GENAI_CAPTURE_MESSAGE_CONTENT)
+    if raw is None:
+        return
+    try:
+        values["capture_content"] = _parse_genai_capture(raw)
+    except ValueError as err:
+        _log.warning(
+            "anthropic-otel: ignoring %s=%r (%s); using the default %r",
+            semconv.ENV_GENAI_CAPTURE_MESSAGE_CONTENT,
+            raw,
+            err,
+            Settings().capture_content,
+        )
 
 
 def _coerce(raw: Any, name: str, parse: Callable[[str], Any]) -> Any:

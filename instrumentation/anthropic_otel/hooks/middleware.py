@@ -64,7 +64,13 @@ class OtelMiddleware(_Base):
             )
         with guard("middleware.response"):
             if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
-                record.take_message(response.parse())
+                try:
+                    message = response.parse()
+                except ValueError:
+                    # Not JSON: the server's fault, not ours. The SDK raises the same error to the app
+                    # next, and the call is recorded then as `malformed_response` (record.errors).
+                    return response
+                record.take_message(message)
                 record.enrich_span()
         return response
 
@@ -86,7 +92,13 @@ class OtelMiddleware(_Base):
             attempts.attempt_response(record, response.http_response, body)
         with guard("middleware.response"):
             if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
-                record.take_message(await response.parse())
+                try:
+                    message = await response.parse()
+                except ValueError:
+                    # Not JSON: the server's fault, not ours. The SDK raises the same error to the app
+                    # next, and the call is recorded then as `malformed_response` (record.errors).
+                    return response
+                record.take_message(message)
                 record.enrich_span()
         return response
 

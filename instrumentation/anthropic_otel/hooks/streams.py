@@ -40,7 +40,16 @@ def _on_event(state: StreamState, sse: Any) -> None:
     """Every event that is not a content delta: at most a handful per stream."""
     name = sse.event
     if name in _USAGE_EVENTS:
-        state.usage_event(sse.json())
+        if not sse.data:
+            return  # nothing to read (newer SDKs skip such an event too)
+        try:
+            data = sse.json()
+        except ValueError:
+            # Not JSON: the SDK parses this same event next and raises to the caller. The server's
+            # fault, not ours: the stream ends here, as an error of its own kind.
+            state.end(semconv.END_ERROR, error_type=semconv.ERROR_MALFORMED_RESPONSE)
+            return
+        state.usage_event(data)
     elif name == "message_stop":
         state.stopped = True
         # The SDK ends its span only after this event: finish while it is still open.
@@ -57,9 +66,12 @@ def _on_first_delta(state: StreamState) -> None:
 
 def _error_event_type(sse: Any) -> str:
     try:
-        return api_error_type(sse.json()) or "api_error"
+        body = sse.json()
+    except ValueError:
+        return semconv.ERROR_MALFORMED_RESPONSE  # an error, but which one the server did not say readably
     except Exception:
         return "api_error"
+    return api_error_type(body) or "api_error"
 
 
 def _on_stop_iteration(state: StreamState) -> None:

@@ -23,6 +23,8 @@ def reason_for_exception(err: BaseException) -> str:
         return semconv.END_TIMEOUT
     if kind == semconv.ERROR_CONNECTION:
         return semconv.END_UNEXPECTED_CLOSE
+    if kind == semconv.ERROR_MALFORMED_RESPONSE:
+        return semconv.END_ERROR  # the server sent an event the SDK could not read; the connection was fine
     if getattr(err, "body", None) is not None or hasattr(err, "status_code"):
         return semconv.END_ERROR  # the SDK raised for an `event: error`
     return semconv.END_UNEXPECTED_CLOSE

@@ -2,7 +2,8 @@
 
 The API's own `error.type` wins when the response carried one (so a 529 is `overloaded_error`
 whatever exception class an SDK version maps it to); otherwise `timeout`, `connection_error`,
-or the exception's class name. Duck-typed: no SDK import, works for every SDK generation.
+`malformed_response` (a body or event that is not JSON), or the exception's class name.
+Duck-typed: no SDK import, works for every SDK generation.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ _CONNECTION_NAMES = frozenset(
     }
 )
 
+# What the SDK raises, unwrapped, for a response body or stream event that is not JSON.
+_MALFORMED_NAMES = frozenset({"JSONDecodeError"})
+
 
 def api_error_type(body: Any) -> str | None:
     """`error.type` from an API error body (`{"type": "error", "error": {"type": ...}}`), else None."""
@@ -56,6 +60,8 @@ def error_type(err: BaseException) -> str:
     if from_body is not None:
         return from_body
     names = {cls.__name__ for cls in type(err).__mro__}
+    if names & _MALFORMED_NAMES:
+        return semconv.ERROR_MALFORMED_RESPONSE
     if names & _TIMEOUT_NAMES:
         return semconv.ERROR_TIMEOUT
     if names & _CONNECTION_NAMES:
