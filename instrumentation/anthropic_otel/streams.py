@@ -70,6 +70,7 @@ class StreamState:
         "enforced",
         "ended",
         "collected",
+        "collected_error_type",
         "end_reason",
         "closer",
         "finalizer",
@@ -94,6 +95,7 @@ class StreamState:
         self.ended = False
         # Ended at collection time and queued: the watchdog records it.
         self.collected = False
+        self.collected_error_type: str | None = None
         self.end_reason: str | None = None
         self.closer = closer
         self.finalizer: weakref.finalize[..., Any] | None = None
@@ -167,9 +169,10 @@ class StreamState:
         if self._claim(reason):
             self._record_and_finish(reason, error, error_type)
 
-    def end_at_collection(self, reason: str = semconv.END_ABANDONED) -> None:
+    def end_at_collection(self, reason: str = semconv.END_ABANDONED, error_type: str | None = None) -> None:
         """End once, from garbage collection: claim and queue only; the watchdog records it."""
         if self._claim(reason):
+            self.collected_error_type = error_type
             self.collected = True
             _collected.put(self)
 
@@ -284,7 +287,7 @@ def _abandon(ref: weakref.ref[StreamState]) -> None:
 def _record_collected(item: Any) -> None:
     if isinstance(item, StreamState):
         with guard("stream.collected_end"):
-            item._record_and_finish(item.end_reason or semconv.END_ABANDONED, None, None)
+            item._record_and_finish(item.end_reason or semconv.END_ABANDONED, None, item.collected_error_type)
     elif isinstance(item, tuple):
         report(*item)
 

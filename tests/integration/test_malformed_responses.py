@@ -134,11 +134,6 @@ def test_non_json_content_delta_with_sdk_tracing(
     _assert_malformed_request(telemetry, stream=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="without the SDK's span, the stream hooks learn that the SDK raised on a content delta only "
-    "when the dropped stream is collected, and record it `abandoned` (a success)",
-)
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_non_json_content_delta_without_sdk_tracing(telemetry: Any, is_async: bool) -> None:
     c = sdk.client(FakeAnthropic(), is_async, sdk_tracing=False, max_retries=0)

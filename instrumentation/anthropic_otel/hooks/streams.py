@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Callable
@@ -83,13 +84,25 @@ def _on_exception(state: StreamState, err: BaseException) -> None:
     state.end(semconv.END_TIMEOUT if state.enforced else reason_for_exception(err), error=err)
 
 
-def _on_generator_exit(state: StreamState) -> None:
-    # The generator is being closed unfinished: by the garbage collector, or at loop shutdown.
-    # Collection time: no guard (it locks and logs), only the lock-free claim and queue.
+def _on_generator_exit(state: StreamState, last: Any) -> None:
+    # The generator is being closed unfinished: by the garbage collector, at loop shutdown, or
+    # because the SDK raised on the event we yielded last (it failed to parse it: the app got that
+    # exception). Collection time: no guard (it locks and logs), only the lock-free claim and queue.
     try:
+        if last is not None and not _parses(last.data):
+            state.end_at_collection(semconv.END_ERROR, semconv.ERROR_MALFORMED_RESPONSE)
+            return
         state.end_at_collection()
     except Exception as err:
         report_at_collection("stream.generator_exit", err)
+
+
+def _parses(data: Any) -> bool:
+    try:
+        json.loads(data)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _see(state: StreamState, sse: Any) -> None:
@@ -118,13 +131,14 @@ def _see(state: StreamState, sse: Any) -> None:
 
 
 def _observe(state: StreamState, events: Iterator[Any]) -> Iterator[Any]:
+    sse = None
     try:
         for sse in events:
             _see(state, sse)
             yield sse
     except GeneratorExit:
         if not state.ended:
-            _on_generator_exit(state)
+            _on_generator_exit(state, sse)
         raise
     except BaseException as err:
         if not state.ended:
@@ -137,13 +151,14 @@ def _observe(state: StreamState, events: Iterator[Any]) -> Iterator[Any]:
 
 
 async def _observe_async(state: StreamState, events: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    sse = None
     try:
         async for sse in events:
             _see(state, sse)
             yield sse
     except GeneratorExit:
         if not state.ended:
-            _on_generator_exit(state)
+            _on_generator_exit(state, sse)
         raise
     except BaseException as err:
         if not state.ended:
