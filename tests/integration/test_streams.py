@@ -326,3 +326,32 @@ def test_partial_text_of_a_dropped_stream(telemetry: Any) -> None:
         helper.until_done()
         assert partial_text(helper) == reply_text(12)
     assert partial_text(object()) == ""
+
+
+def test_kept_text_is_joined_capped_and_released_with_the_stream(
+    telemetry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """partial_text() keeps text-delta events joined into blocks, up to a bound, and lets them go
+    with the stream object."""
+    import weakref
+
+    from anthropic_otel import streams as stream_states
+
+    monkeypatch.setattr(stream_states, "MAX_KEPT_CHARS", 2 * 1024)
+    fake = FakeAnthropic(output_tokens=1000)
+    c = sdk.client(fake, False)
+    stream = c.messages.create(stream=True, **{**_kwargs(), "max_tokens": 5000})
+    for _event in stream:
+        pass
+    state = stream.response._anthropic_otel_stream
+    # Whole blocks of KEPT_BLOCK events, until the first block past the bound: nothing kept after it.
+    assert state.kept is None
+    block_chars = len(state.kept_blocks[0])
+    assert len(state.kept_blocks) == -(-2 * 1024 // block_chars)
+    kept_deltas = stream_states.KEPT_BLOCK * len(state.kept_blocks)
+    assert partial_text(stream) == reply_text(1000)[: len(reply_text(kept_deltas))]
+    assert state.deltas == 1000
+    gone = weakref.ref(state)
+    del stream, state
+    gc.collect()
+    wait_for(lambda: gone() is None, 5.0)
