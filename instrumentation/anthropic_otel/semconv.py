@@ -94,9 +94,31 @@ DUPLICATE_COMPLETED: Final = "completed"
 FALLBACK_TO_CANNED: Final = "canned"
 FALLBACK_REASONS: Final = ("overloaded", "rate_limited", "server_error", "timeout", "refusal")
 
+# Server-supplied `error.type` values kept as they are: the API's documented types
+# (platform.claude.com/docs/en/api/errors; "type values will grow over time"). Any other server-supplied
+# value becomes ERROR_OTHER, the fallback OTel's own `error.type` convention defines: a server (or a
+# proxy in front of it) can send any string, and each distinct one would be a new metric series.
+# Not `api_error`, which would claim an internal server error the API did not report.
+API_ERROR_TYPES: Final = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "billing_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+        "rate_limit_error",
+        "api_error",
+        "timeout_error",
+        "overloaded_error",
+    }
+)
+ERROR_OTHER: Final = "_OTHER"
+
 ERROR_TIMEOUT: Final = "timeout"
 ERROR_CONNECTION: Final = "connection_error"
 ERROR_OVERLOADED: Final = "overloaded_error"
+ERROR_MALFORMED_RESPONSE: Final = "malformed_response"
 
 # --- Instruments --------------------------------------------------------------------------
 COUNTER: Final = "counter"
