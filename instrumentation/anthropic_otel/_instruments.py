@@ -119,6 +119,7 @@ class Instruments:
         self.streams_active = updown(semconv.ANTHROPIC_STREAMS_ACTIVE)
         self.streams_stalled = updown(semconv.ANTHROPIC_STREAMS_STALLED)
         self.retries_unacknowledged = counter(semconv.ANTHROPIC_RETRIES_UNACKNOWLEDGED)
+        self.usage_malformed = counter(semconv.ANTHROPIC_USAGE_MALFORMED_RESPONSES)
         # Synchronous: rare, and reported from wherever a failure is caught.
         self.internal_errors = meter.create_counter(
             semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS.name,

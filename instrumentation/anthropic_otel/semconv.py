@@ -58,6 +58,7 @@ ANTHROPIC_ATTEMPT_RETRY_OF_UNACKNOWLEDGED: Final = "anthropic.attempt.retry_of_u
 ANTHROPIC_STREAM_EVENTS: Final = "anthropic.stream.events"
 ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: Final = "anthropic.stream.partial_output_tokens"
 ANTHROPIC_DEDUP_STORE: Final = "anthropic_otel.dedup.store"
+ANTHROPIC_USAGE_MALFORMED: Final = "anthropic.usage.malformed"
 
 # Span event, one per HTTP attempt.
 EVENT_ATTEMPT: Final = "anthropic.attempt"
@@ -271,6 +272,14 @@ ANTHROPIC_OTEL_DEDUP_DROPPED: Final = Instrument(
     (ANTHROPIC_DEDUP_STORE,),
 )
 
+ANTHROPIC_USAGE_MALFORMED_RESPONSES: Final = Instrument(
+    "anthropic.usage.malformed",
+    COUNTER,
+    "{response}",
+    "Responses whose usage had a token count no real response has (over 100 million in one field): no tokens or cost recorded for them.",
+    (GEN_AI_REQUEST_MODEL,),
+)
+
 # Instruments this release records. Listed ones not yet recorded are documented as planned.
 INSTRUMENTS: Final = (
     GEN_AI_CLIENT_OPERATION_DURATION,
@@ -290,6 +299,7 @@ INSTRUMENTS: Final = (
     ANTHROPIC_OTEL_INTERNAL_ERRORS,
     ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
     ANTHROPIC_OTEL_DEDUP_DROPPED,
+    ANTHROPIC_USAGE_MALFORMED_RESPONSES,
 )
 PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_FALLBACK_HOPS,
@@ -350,6 +360,7 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_DUPLICATE_STATE: "A duplicate call: the state its fingerprint was already in (see the enum).",
     EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt.",
     ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
+    ANTHROPIC_USAGE_MALFORMED: "True when the usage had a token count no real response has (over 100 million): no tokens or cost recorded.",
 }
 
 # Environment variables (settings.py reads them; listed here so the reference is complete).
