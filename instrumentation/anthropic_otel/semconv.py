@@ -59,6 +59,8 @@ ANTHROPIC_STREAM_EVENTS: Final = "anthropic.stream.events"
 ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: Final = "anthropic.stream.partial_output_tokens"
 ANTHROPIC_DEDUP_STORE: Final = "anthropic_otel.dedup.store"
 ANTHROPIC_USAGE_MALFORMED: Final = "anthropic.usage.malformed"
+# The OTel SDK's attribute for the series that takes attribute sets past a cardinality limit.
+OTEL_METRIC_OVERFLOW: Final = "otel.metric.overflow"
 
 # Span event, one per HTTP attempt.
 EVENT_ATTEMPT: Final = "anthropic.attempt"
