@@ -164,7 +164,10 @@ class CallRecord:
                 span.set_attribute(
                     semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_at - self.start
                 )
-        if usage is not None:
+        if usage is not None and usage.malformed:
+            # No token attributes from us: the counts were impossible (see record.usage).
+            span.set_attribute(semconv.ANTHROPIC_USAGE_MALFORMED, True)
+        elif usage is not None:
             if self.owns_span:
                 span.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, usage.total_input)
                 span.set_attribute(semconv.GEN_AI_USAGE_OUTPUT_TOKENS, usage.output)
@@ -288,6 +291,13 @@ class CallRecord:
             )
         usage = self.usage
         if usage is None:
+            return
+        if usage.malformed:
+            # The request's outcome stands; its impossible token counts are left out of every
+            # token, cost and histogram series (one would poison the cumulative counters for good).
+            inst.usage_malformed.add(
+                1, inst.attrs(("m", model), lambda: {semconv.GEN_AI_REQUEST_MODEL: model})
+            )
             return
         inst.token_usage.record(
             usage.total_input, inst.attrs(("tu", model, "input"), lambda: _token_usage_attrs(model, "input"))

@@ -7,6 +7,7 @@ A failure is logged once per site (with its traceback, at WARNING) and counted i
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any, Callable
 
@@ -62,6 +63,15 @@ class guard:  # noqa: N801 - used as `with guard("site"):`, like a function
             report(self.site, exc)
             return True
         return False  # BaseException (KeyboardInterrupt, cancellation, GeneratorExit) goes on
+
+
+def _reset_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def reset_for_tests() -> None:

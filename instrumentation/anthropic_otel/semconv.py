@@ -61,6 +61,9 @@ ANTHROPIC_ATTEMPT_RETRY_OF_UNACKNOWLEDGED: Final = "anthropic.attempt.retry_of_u
 ANTHROPIC_STREAM_EVENTS: Final = "anthropic.stream.events"
 ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: Final = "anthropic.stream.partial_output_tokens"
 ANTHROPIC_DEDUP_STORE: Final = "anthropic_otel.dedup.store"
+ANTHROPIC_USAGE_MALFORMED: Final = "anthropic.usage.malformed"
+# The OTel SDK's attribute for the series that takes attribute sets past a cardinality limit.
+OTEL_METRIC_OVERFLOW: Final = "otel.metric.overflow"
 
 # Span event, one per HTTP attempt.
 EVENT_ATTEMPT: Final = "anthropic.attempt"
@@ -96,6 +99,27 @@ DUPLICATE_COMPLETED: Final = "completed"
 
 FALLBACK_TO_CANNED: Final = "canned"
 FALLBACK_REASONS: Final = ("overloaded", "rate_limited", "server_error", "timeout", "refusal")
+
+# Server-supplied `error.type` values kept as they are: the API's documented types
+# (platform.claude.com/docs/en/api/errors; "type values will grow over time"). Any other server-supplied
+# value becomes ERROR_OTHER, the fallback OTel's own `error.type` convention defines: a server (or a
+# proxy in front of it) can send any string, and each distinct one would be a new metric series.
+# Not `api_error`, which would claim an internal server error the API did not report.
+API_ERROR_TYPES: Final = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "billing_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+        "rate_limit_error",
+        "api_error",
+        "timeout_error",
+        "overloaded_error",
+    }
+)
+ERROR_OTHER: Final = "_OTHER"
 
 ERROR_TIMEOUT: Final = "timeout"
 ERROR_CONNECTION: Final = "connection_error"
@@ -253,6 +277,14 @@ ANTHROPIC_OTEL_DEDUP_DROPPED: Final = Instrument(
     (ANTHROPIC_DEDUP_STORE,),
 )
 
+ANTHROPIC_USAGE_MALFORMED_RESPONSES: Final = Instrument(
+    "anthropic.usage.malformed",
+    COUNTER,
+    "{response}",
+    "Responses whose usage had a token count no real response has (over 100 million in one field): no tokens or cost recorded for them.",
+    (GEN_AI_REQUEST_MODEL,),
+)
+
 # Instruments this release records. Listed ones not yet recorded are documented as planned.
 INSTRUMENTS: Final = (
     GEN_AI_CLIENT_OPERATION_DURATION,
@@ -272,6 +304,7 @@ INSTRUMENTS: Final = (
     ANTHROPIC_OTEL_INTERNAL_ERRORS,
     ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
     ANTHROPIC_OTEL_DEDUP_DROPPED,
+    ANTHROPIC_USAGE_MALFORMED_RESPONSES,
 )
 PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_FALLBACK_HOPS,
@@ -333,6 +366,7 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_CONTENT_TRUNCATED: "In the content event (capture on): names of its attributes cut to the capture limit.",
     EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt.",
     ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
+    ANTHROPIC_USAGE_MALFORMED: "True when the usage had a token count no real response has (over 100 million): no tokens or cost recorded.",
 }
 
 # Environment variables (settings.py reads them; listed here so the reference is complete).

@@ -171,6 +171,7 @@ def test_exporter_names_match_the_names_dashboards_derive(demo: DemoData) -> Non
         semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS,
         semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
         semconv.ANTHROPIC_OTEL_DEDUP_DROPPED,
+        semconv.ANTHROPIC_USAGE_MALFORMED_RESPONSES,  # only after a malformed response
     )
     for spec in semconv.INSTRUMENTS:
         if spec in failure_only:

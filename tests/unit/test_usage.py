@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from anthropic_otel import semconv
 from anthropic_otel.record import StreamUsage, Usage, usage_from_message
-from anthropic_otel.record.usage import usage_from_sse_text
+from anthropic_otel.record.usage import MALFORMED_USAGE, MAX_TOKENS_PER_FIELD, usage_from_sse_text
 
 # --- corpus loader ----------------------------------------------------------------------------
 # tests/corpus.py (shared loader) did not exist when this was written; same behaviour: read the
@@ -490,3 +490,85 @@ def test_sse_text_crlf_and_multiline_data() -> None:
     )
     assert usage_from_sse_text(text) == Usage(9, 12, 0, 0, 0)
     assert usage_from_sse_text("") is None
+
+
+# --- counts no real response has ------------------------------------------------------------
+# MAX_TOKENS_PER_FIELD is 100 million: the bound itself is a count, one more is malformed.
+_MAX = 100_000_000
+
+
+def test_the_bound_is_documented_and_exact() -> None:
+    assert MAX_TOKENS_PER_FIELD == _MAX
+    at_bound = {"usage": {"input_tokens": _MAX, "output_tokens": _MAX, "cache_read_input_tokens": _MAX}}
+    assert usage_from_message(at_bound) == Usage(_MAX, _MAX, 0, 0, _MAX)
+    assert usage_from_message(at_bound).malformed is False  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"input_tokens": 2**63, "output_tokens": 8},
+        {"input_tokens": 3, "output_tokens": _MAX + 1},
+        {"input_tokens": 3, "output_tokens": 8, "cache_read_input_tokens": 2**64},
+        {"input_tokens": 3, "output_tokens": 8, "cache_creation_input_tokens": _MAX + 1},
+        # The total is consistent-looking, one part of the split is not.
+        {
+            "input_tokens": 3,
+            "output_tokens": 8,
+            "cache_creation_input_tokens": 100,
+            "cache_creation": {"ephemeral_5m_input_tokens": 100, "ephemeral_1h_input_tokens": 2**63},
+        },
+        # One pass of a compaction response.
+        {"input_tokens": 3, "output_tokens": 8, "iterations": [{"input_tokens": 2**63, "output_tokens": 1}]},
+        # Each pass within the bound, their sum above it.
+        {
+            "input_tokens": 3,
+            "output_tokens": 8,
+            "iterations": [
+                {"input_tokens": _MAX, "output_tokens": 1},
+                {"input_tokens": 1, "output_tokens": 1},
+            ],
+        },
+    ],
+    ids=["input", "output", "cache_read", "cache_write", "split", "iteration", "iterations_sum"],
+)
+def test_a_count_above_the_bound_makes_the_whole_usage_malformed(usage: dict[str, Any]) -> None:
+    got = usage_from_message({"usage": usage})
+    assert got is MALFORMED_USAGE
+    assert got.malformed is True
+    assert (got.billed_total, got.hit_ratio) == (0, None)  # nothing to add, whoever reads it
+
+
+def test_malformed_usage_is_not_an_empty_usage() -> None:
+    assert MALFORMED_USAGE != Usage(0, 0, 0, 0, 0)
+    assert Usage(0, 0, 0, 0, 0).malformed is False
+
+
+def test_malformed_sdk_object() -> None:
+    msg = SimpleNamespace(usage=SimpleNamespace(input_tokens=2**63, output_tokens=6))
+    assert usage_from_message(msg) is MALFORMED_USAGE
+
+
+def test_stream_with_an_absurd_count_is_malformed_until_a_later_event_replaces_it() -> None:
+    s = StreamUsage()
+    s.feed(
+        {
+            "type": "message_start",
+            "message": {"model": "m", "usage": {"input_tokens": 2**63, "output_tokens": 1}},
+        }
+    )
+    assert s.usage is MALFORMED_USAGE
+    s.feed({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}})
+    assert s.usage is MALFORMED_USAGE  # the input count still is the absurd one
+    s.feed({"type": "message_delta", "delta": {}, "usage": {"input_tokens": 17, "output_tokens": 9}})
+    assert s.usage == Usage(17, 9, 0, 0, 0)
+    assert (s.model, s.stop_reason) == ("m", "end_turn")
+
+
+def test_sse_text_with_an_absurd_count() -> None:
+    text = (
+        'event: message_start\ndata: {"type":"message_start","message":{"usage":'
+        '{"input_tokens":9223372036854775808,"output_tokens":1}}}\n\n'
+        'event: message_delta\ndata: {"type":"message_delta","delta":{},"usage":{"output_tokens":4}}\n\n'
+    )
+    assert usage_from_sse_text(text) is MALFORMED_USAGE

@@ -3,7 +3,10 @@
 The API's own `error.type` wins when the response carried one (so a 529 is `overloaded_error`
 whatever exception class an SDK version maps it to); otherwise `timeout`, `connection_error`,
 `malformed_response` (a body or event that is not JSON), or the exception's class name.
-Duck-typed: no SDK import, works for every SDK generation.
+Duck-typed: no SDK import, works for every SDK generation. Every value is bounded: a
+server-supplied type outside the API's documented ones becomes `semconv.ERROR_OTHER` (it goes
+into metric attributes, where each new string is a new series), and class names are bounded by
+the code that defines them.
 """
 
 from __future__ import annotations
@@ -41,17 +44,25 @@ _MALFORMED_NAMES = frozenset({"JSONDecodeError"})
 
 
 def api_error_type(body: Any) -> str | None:
-    """`error.type` from an API error body (`{"type": "error", "error": {"type": ...}}`), else None."""
+    """`error.type` from an API error body (`{"type": "error", "error": {"type": ...}}`), else None.
+
+    A type the API does not document comes back as `semconv.ERROR_OTHER`.
+    """
     if isinstance(body, dict):
         inner = body.get("error")
         if isinstance(inner, dict):
             kind = inner.get("type")
             if isinstance(kind, str) and kind:
-                return kind
+                return known_api_error_type(kind)
         kind = body.get("type")
         if isinstance(kind, str) and kind and kind != "error":
-            return kind
+            return known_api_error_type(kind)
     return None
+
+
+def known_api_error_type(kind: str) -> str:
+    """`kind` if it is one of the API's documented error types, else `semconv.ERROR_OTHER`."""
+    return kind if kind in semconv.API_ERROR_TYPES else semconv.ERROR_OTHER
 
 
 def error_type(err: BaseException) -> str:

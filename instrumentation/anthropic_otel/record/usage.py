@@ -5,7 +5,10 @@ This module turns the ``usage`` block of a response (a parsed JSON dict or an SD
 small immutable :class:`Usage` split by the five billed token kinds: uncached input, output, 5-minute
 cache writes, 1-hour cache writes and cache reads. It runs once per API call (and its stream feeder
 once per streamed event), so it is pure, imports nothing from the SDK, never re-parses JSON and never
-raises: values that are missing, ``None``, non-integer or negative count as 0.
+raises: values that are missing, ``None``, non-integer or negative count as 0. A count above
+:data:`MAX_TOKENS_PER_FIELD` is no real response: the whole usage is :data:`MALFORMED_USAGE`, whose
+tokens and cost are never recorded (one absurd count would otherwise sit in the cumulative counters
+for good, and past 2**63 no OTLP exporter can encode them any more).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from ..semconv import (
     TOKEN_CACHE_READ,
@@ -23,7 +26,21 @@ from ..semconv import (
     TOKEN_OUTPUT,
 )
 
-__all__ = ["StreamUsage", "Usage", "usage_from_block", "usage_from_message", "usage_from_sse_text"]
+__all__ = [
+    "MALFORMED_USAGE",
+    "MAX_TOKENS_PER_FIELD",
+    "StreamUsage",
+    "Usage",
+    "usage_from_block",
+    "usage_from_message",
+    "usage_from_sse_text",
+]
+
+# The largest token count one usage field may hold, summed over compaction iterations too. The
+# largest context window is 1 million tokens, and a compacting call bills each pass at most one
+# window: 100 million is a hundred full passes in a single call, well above anything real, and
+# still far (10**11 times) below where a cumulative counter overflows an OTLP int64.
+MAX_TOKENS_PER_FIELD: Final = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,9 @@ class Usage:
     cache_write_5m: int
     cache_write_1h: int
     cache_read: int
+
+    # True only for MALFORMED_USAGE: a class attribute, so it costs no slot and no argument.
+    malformed: ClassVar[bool] = False
 
     @property
     def cache_write(self) -> int:
@@ -73,6 +93,19 @@ class Usage:
         )
 
 
+class _MalformedUsage(Usage):
+    __slots__ = ()
+    malformed: ClassVar[bool] = True
+
+
+# The usage of a response with a count above MAX_TOKENS_PER_FIELD: all zeros, and `malformed`.
+MALFORMED_USAGE: Final[Usage] = _MalformedUsage(0, 0, 0, 0, 0)
+
+
+class _Malformed(Exception):
+    """A count above MAX_TOKENS_PER_FIELD: raised deep in the parse, caught where a Usage is returned."""
+
+
 _ABSENT: Final = object()
 
 
@@ -102,15 +135,20 @@ def _get(obj: Any, name: str) -> Any:
 
 
 def _count(value: Any) -> int:
-    """A token count, or 0 when it is missing or malformed (bool, float, str, negative ...)."""
+    """A token count, or 0 when it is missing or junk (bool, float, str, negative ...).
+
+    Raises `_Malformed` for a count above MAX_TOKENS_PER_FIELD.
+    """
     # ``type(...) is int`` rejects bool (a JSON ``true`` is not a count) and floats alike.
     if type(value) is int and value >= 0:
+        if value > MAX_TOKENS_PER_FIELD:
+            raise _Malformed
         return value
     return 0
 
 
 def _valid(value: Any) -> bool:
-    return type(value) is int and value >= 0
+    return type(value) is int and 0 <= value <= MAX_TOKENS_PER_FIELD
 
 
 def _build(
@@ -120,10 +158,14 @@ def _build(
     cache_read_tokens: Any,
     cache_creation: Any,
 ) -> Usage:
-    """One :class:`Usage` from the raw fields of a usage block (any of them may be junk)."""
+    """One :class:`Usage` from the raw fields of a usage block (any of them may be junk).
+
+    Raises `_Malformed` when one of them is above MAX_TOKENS_PER_FIELD.
+    """
+    total = _count(cache_creation_tokens)  # first: an absurd total is malformed with or without a split
     if cache_creation is None:
         # Before the 1-hour cache existed there was no split: every write was a 5-minute write.
-        write_5m = _count(cache_creation_tokens)
+        write_5m = total
         write_1h = 0
     else:
         split_5m = _count(_get(cache_creation, "ephemeral_5m_input_tokens"))
@@ -142,7 +184,10 @@ def _build(
 
 
 def _sum_iterations(iterations: Any) -> Usage | None:
-    """Sum of the per-pass usage blocks of a compaction response; ``None`` if there are none."""
+    """Sum of the per-pass usage blocks of a compaction response; ``None`` if there are none.
+
+    Raises `_Malformed` when a pass, or the sum of one field over the passes, is above the bound.
+    """
     # Server-side compaction bills every pass and lists them in ``usage.iterations``; the
     # top-level usage covers only the last pass, so the sum is what the call really cost.
     if not isinstance(iterations, (list, tuple)) or not iterations:
@@ -163,30 +208,39 @@ def _sum_iterations(iterations: Any) -> Usage | None:
         w5m += u.cache_write_5m
         w1h += u.cache_write_1h
         read += u.cache_read
+    if max(inp, out, w5m, w1h, read) > MAX_TOKENS_PER_FIELD:
+        raise _Malformed
     return Usage(inp, out, w5m, w1h, read)
 
 
 def usage_from_block(usage: Any) -> Usage | None:
-    """Billed tokens from a ``usage`` block (dict or SDK ``Usage``); ``None`` when there is none."""
+    """Billed tokens from a ``usage`` block (dict or SDK ``Usage``); ``None`` when there is none.
+
+    :data:`MALFORMED_USAGE` when a count is above :data:`MAX_TOKENS_PER_FIELD`.
+    """
     if usage is None:
         return None
-    summed = _sum_iterations(_get(usage, "iterations"))
-    if summed is not None:
-        return summed
-    return _build(
-        _get(usage, "input_tokens"),
-        _get(usage, "output_tokens"),
-        _get(usage, "cache_creation_input_tokens"),
-        _get(usage, "cache_read_input_tokens"),
-        _get(usage, "cache_creation"),
-    )
+    try:
+        summed = _sum_iterations(_get(usage, "iterations"))
+        if summed is not None:
+            return summed
+        return _build(
+            _get(usage, "input_tokens"),
+            _get(usage, "output_tokens"),
+            _get(usage, "cache_creation_input_tokens"),
+            _get(usage, "cache_read_input_tokens"),
+            _get(usage, "cache_creation"),
+        )
+    except _Malformed:
+        return MALFORMED_USAGE
 
 
 def usage_from_message(message: object) -> Usage | None:
     """Billed tokens of a non-streamed response (parsed JSON dict or SDK ``Message``/``BetaMessage``).
 
     ``None`` when the object has no ``usage`` block at all. With ``usage.iterations`` (compaction)
-    the result is the sum over the iterations, not the top-level counts.
+    the result is the sum over the iterations, not the top-level counts. :data:`MALFORMED_USAGE`
+    when a count is above :data:`MAX_TOKENS_PER_FIELD`.
     """
     try:
         return usage_from_block(_get(message, "usage"))
@@ -292,15 +346,22 @@ class StreamUsage:
 
     @property
     def usage(self) -> Usage | None:
-        """Billed tokens so far; ``None`` until a ``message_start`` was seen."""
+        """Billed tokens so far; ``None`` until a ``message_start`` was seen.
+
+        :data:`MALFORMED_USAGE` while the latest counts hold one above :data:`MAX_TOKENS_PER_FIELD`
+        (a later event's counts replace the bad one, as they replace any other).
+        """
         if not self._started:
             return None
-        summed = _sum_iterations(self._iterations)
-        if summed is not None:
-            return summed
-        return _build(
-            self._input, self._output, self._cache_creation_tokens, self._cache_read, self._cache_creation
-        )
+        try:
+            summed = _sum_iterations(self._iterations)
+            if summed is not None:
+                return summed
+            return _build(
+                self._input, self._output, self._cache_creation_tokens, self._cache_read, self._cache_creation
+            )
+        except _Malformed:
+            return MALFORMED_USAGE
 
 
 def usage_from_sse_text(text: str) -> Usage | None:
