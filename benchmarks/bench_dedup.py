@@ -7,7 +7,9 @@ per call and as a ratio to dedup off. With Redis, `start()` and `complete()` onl
 trip happens on the detector's worker thread, so the calling thread's figure holds no network wait
 (the worker's CPU time under the GIL is still in it). A redis-server is started on a free port for
 the run (skipped, with the reason printed, when the binary is absent). Also reported: the memory
-store's RSS after one million distinct requests.
+store's RSS after one million distinct requests, and the time to fingerprint one large body (1, 5
+and 20 MB, three shapes) on the calling thread, bounded as the detector does it and hashed whole
+(`limit=None`, what every call paid before the bound).
 
 Run: python benchmarks/bench_dedup.py [--calls 2000] [--rounds 7]
 """
@@ -28,7 +30,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from anthropic_otel import semconv  # noqa: E402
-from anthropic_otel.dedup import DuplicateDetector, MemoryStore  # noqa: E402
+from anthropic_otel.dedup import DuplicateDetector, MemoryStore, fingerprint  # noqa: E402
+from anthropic_otel.dedup.fingerprint import CAPPED_PREFIX, EXACT_LIMIT  # noqa: E402
 from anthropic_otel.fake import FakeAnthropic  # noqa: E402
 from anthropic_otel.settings import Settings  # noqa: E402
 
@@ -103,6 +106,65 @@ def memory_rss_mb() -> tuple[float, int]:
         store.begin(f"{i:064x}", i, 60.0)
     gc.collect()
     return (rss() - before) / 1e6, len(store)
+
+
+def large_bodies(megabytes: int) -> dict[str, dict[str, Any]]:
+    size = megabytes * 1_000_000
+    turn = "lorem ipsum dolor sit amet, consectetur adipiscing elit; " * 17
+    tool_turns: list[dict[str, Any]] = []
+    for i in range(size // 400):  # about 400 bytes of JSON per tool call and result
+        tool_turns.append(
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": f"Looking up item {i}."},
+                    {"type": "tool_use", "id": f"toolu_{i:020d}", "name": "lookup", "input": {"item": i}},
+                ],
+            }
+        )
+        tool_turns.append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": f"toolu_{i:020d}", "content": f"item {i}: 12.5"}
+                ],
+            }
+        )
+    base = {"model": MODEL, "max_tokens": 1024}
+    return {
+        "one long document": {**base, "messages": [{"role": "user", "content": "x" * size}]},
+        "long conversation": {
+            **base,
+            "messages": [
+                {
+                    "role": "user" if i % 2 == 0 else "assistant",
+                    "content": [{"type": "text", "text": f"{i} {turn}"}],
+                }
+                for i in range(size // 1000)
+            ],
+        },
+        "tool-use agent": {**base, "messages": tool_turns},
+    }
+
+
+def fingerprint_ms(body: dict[str, Any], limit: int | None) -> float:
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fingerprint(body, limit=limit)
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e3
+
+
+def report_large_bodies() -> None:
+    print("\nfingerprint of one large body on the calling thread (best of 3):")
+    print(f"{'body':<20} {'MB':>4} {'whole body':>12} {'bounded':>10}  fingerprint")
+    for megabytes in (1, 5, 20):
+        for name, body in large_bodies(megabytes).items():
+            whole = fingerprint_ms(body, None)
+            bounded = fingerprint_ms(body, EXACT_LIMIT)
+            kind = "capped" if fingerprint(body).startswith(CAPPED_PREFIX) else "exact"
+            print(f"{name:<20} {megabytes:>4} {whole:9.1f} ms {bounded:7.2f} ms  {kind}")
 
 
 def main() -> int:
@@ -185,6 +247,7 @@ def main() -> int:
     growth, size = memory_rss_mb()
     print(f"memory store after 1,000,000 distinct requests: {size} entries, RSS growth {growth:.1f} MB")
     provider.shutdown()
+    report_large_bodies()
     return 0
 
 

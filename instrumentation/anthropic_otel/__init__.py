@@ -121,5 +121,6 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # Middleware already inside live clients stays there but passes every call straight through.
         _runtime.current = None
         if runtime is not None:
-            runtime.dedup.shutdown()  # flushes what is queued for Redis, for up to two seconds
+            # Flushes what is queued for Redis, waiting no longer than the setting allows.
+            runtime.dedup.shutdown(runtime.settings.dedup_flush_timeout_s)
         _guard.on_internal_error = None

@@ -29,6 +29,7 @@ class Settings:
     dedup_redis_url: str | None = None
     dedup_window_s: float = 600.0
     dedup_hmac_key: str | None = None
+    dedup_flush_timeout_s: float = 2.0
     stream_idle_timeout_s: float = 30.0
     stream_idle_enforce: bool = False
     # ~4,000 tokens: a whole minimum cacheable prompt (1,024-4,096 tokens by model) stays readable,
@@ -76,6 +77,13 @@ def _parse_genai_capture(raw: str) -> bool:
         ) from None
 
 
+def _parse_non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("expected 0 or a positive number of seconds")
+    return value
+
+
 def _parse_dedup(raw: str) -> str:
     value = raw.strip().lower()
     if value not in DEDUP_MODES:
@@ -94,6 +102,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "dedup_redis_url": (semconv.ENV_DEDUP_REDIS_URL, _parse_text),
     "dedup_window_s": (semconv.ENV_DEDUP_WINDOW_S, _parse_positive_float),
     "dedup_hmac_key": (semconv.ENV_DEDUP_HMAC_KEY, _parse_text),
+    "dedup_flush_timeout_s": (semconv.ENV_DEDUP_FLUSH_TIMEOUT_S, _parse_non_negative_float),
     "stream_idle_timeout_s": (semconv.ENV_STREAM_IDLE_TIMEOUT_S, _parse_positive_float),
     "stream_idle_enforce": (semconv.ENV_STREAM_IDLE_ENFORCE, _parse_bool),
     "capture_content_max_chars": (semconv.ENV_CAPTURE_CONTENT_MAX_CHARS, _parse_max_chars),

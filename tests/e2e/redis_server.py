@@ -1,6 +1,7 @@
 """A real redis-server for tests: started on a free localhost port with persistence off, killed,
 paused, restarted on the same port, and stopped at teardown. Readiness is polled with a raw PING
-over a socket, so no client object outlives a check."""
+over a socket, so no client object outlives a check; `call` and `contents` read the database the
+same way, so a test sees exactly what the code under test wrote, through no client of its own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from typing import Any
 
 
 def free_port() -> int:
@@ -112,6 +114,86 @@ class RedisServer:
             except socket.timeout:
                 pass
         return b"".join(chunks)
+
+    def call(self, *args: str) -> Any:
+        """One command, its reply parsed: bytes, int, None, a list, or RedisError for an error reply."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(_encode(args))
+            return _Reply(sock).read()
+
+    def contents(self) -> dict[bytes, Any]:
+        """Every key in the database (found by SCAN) and its value: GET for strings, HGETALL for hashes."""
+        keys: list[bytes] = []
+        cursor = b"0"
+        while True:
+            cursor, batch = self.call("SCAN", cursor.decode(), "COUNT", "1000")
+            keys.extend(batch)
+            if cursor == b"0":
+                break
+        values: dict[bytes, Any] = {}
+        for key in keys:
+            kind = self.call("TYPE", key.decode())
+            if kind == b"string":
+                values[key] = self.call("GET", key.decode())
+            elif kind == b"hash":
+                flat = self.call("HGETALL", key.decode())
+                values[key] = dict(zip(flat[::2], flat[1::2]))
+            else:
+                values[key] = (kind,)
+        return values
+
+
+class RedisError(Exception):
+    pass
+
+
+def _encode(args: tuple[str, ...]) -> bytes:
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+class _Reply:
+    """Reads exactly one RESP2 reply from a socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            self._more()
+        line, _, self.buffer = self.buffer.partition(b"\r\n")
+        return line
+
+    def _exactly(self, n: int) -> bytes:
+        while len(self.buffer) < n + 2:
+            self._more()
+        data, self.buffer = self.buffer[:n], self.buffer[n + 2 :]
+        return data
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("redis-server closed the connection mid-reply")
+        self.buffer += chunk
+
+    def read(self) -> Any:
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            return RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            return None if int(rest) < 0 else self._exactly(int(rest))
+        if kind == b"*":
+            return None if int(rest) < 0 else [self.read() for _ in range(int(rest))]
+        raise ValueError(f"not a RESP reply: {line!r}")
 
 
 def env_for_subprocess() -> dict[str, str]:

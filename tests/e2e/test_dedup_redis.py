@@ -1,8 +1,10 @@
 """Duplicate detection across processes through a real redis-server: exact counts, in-flight vs
-completed, Redis killed, stalled and restarted mid-run without one failed call."""
+completed, exactly what is stored, Redis killed, stalled, saturated and restarted mid-run without one
+failed call, and a shutdown that waits no longer than its flush timeout."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import subprocess
@@ -189,18 +191,37 @@ def test_fail_clears_only_its_own_in_flight_mark(redis_server: RedisServer, flee
     assert again.state is None
 
 
-def test_redis_keys_hold_only_fingerprint_state_and_model(redis_server: RedisServer, fleet: Fleet) -> None:
-    detector = fleet.detector(redis_server.url)
-    secret = {**BODY, "messages": [{"role": "user", "content": "my password is hunter2"}]}
-    ticket = started(detector, secret)
-    detector.complete(ticket, 1)
-    key = KEY_PREFIX + fingerprint(secret)
-    wait_for(lambda: b"completed" in redis_server.command("GET", key))
-    assert redis_server.command("KEYS", "*") == b"*1\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
-    assert redis_server.command("GET", key) == b"$%d\r\ncompleted - %s\r\n" % (
-        len(MODEL) + 12,
-        MODEL.encode(),
+def owner_token(detector: DuplicateDetector, ticket: Ticket) -> bytes:
+    worker = detector._worker
+    assert worker is not None
+    return (
+        hashlib.blake2b(ticket.owner.to_bytes(8, "big"), key=worker.token, digest_size=8).hexdigest().encode()
     )
+
+
+def test_redis_holds_only_keyed_states(redis_server: RedisServer, fleet: Fleet) -> None:
+    """Every key and value written, read back: the state, and for an in-flight mark its opaque owner."""
+    a, b = fleet.detector(redis_server.url), fleet.detector(redis_server.url)
+    secret = {**BODY, "messages": [{"role": "user", "content": "my password is hunter2"}]}
+    done = started(a, secret)
+    a.complete(done, 40)
+    copy = started(b, secret)  # a duplicate: writes nothing
+    b.complete(copy, 40)
+    failed = started(a, body(1))
+    a.fail(failed)
+    pending = started(b, body(2))
+    probe = started(a, body(3))  # the worker is FIFO: once this is answered, the rest was applied
+    a.fail(probe)
+    wait_for(lambda: redis_server.call("EXISTS", KEY_PREFIX + probe.fp) == 0)
+    assert copy.state == "completed"
+    assert redis_server.contents() == {
+        (KEY_PREFIX + fingerprint(secret)).encode(): b"completed",
+        (KEY_PREFIX + fingerprint(body(2))).encode(): b"in_flight " + owner_token(b, pending),
+    }
+    assert len(owner_token(b, pending)) == 16
+    everything = b"".join(k + v for k, v in redis_server.contents().items())
+    for leak in (MODEL.encode(), b"hunter2", b"claude"):
+        assert leak not in everything
 
 
 def test_hmac_key_is_used_for_redis_keys(redis_server: RedisServer, fleet: Fleet) -> None:
@@ -216,6 +237,46 @@ def test_hmac_key_is_used_for_redis_keys(redis_server: RedisServer, fleet: Fleet
     finally:
         detector.shutdown()
         provider.shutdown()
+
+
+UNKEYED_PROCESS = """
+import logging, sys
+from anthropic_otel.dedup import DuplicateDetector
+from anthropic_otel.settings import Settings
+from opentelemetry.sdk.metrics import MeterProvider
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+meter = MeterProvider().get_meter("t")
+url = sys.argv[1]
+detectors = [
+    DuplicateDetector(Settings(dedup="memory"), meter),
+    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url, dedup_hmac_key="fleet-secret"), meter),
+    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url), meter),
+    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url), meter),
+]
+for detector in detectors:
+    detector.shutdown()
+"""
+
+
+def test_redis_without_an_hmac_key_warns_once_per_process_naming_the_variable(
+    redis_server: RedisServer,
+) -> None:
+    """Two unkeyed Redis detectors in one fresh process: one warning; keyed and memory ones: none."""
+    done = subprocess.run(
+        [sys.executable, "-c", UNKEYED_PROCESS, redis_server.url],
+        env=env_for_subprocess(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "WARNING anthropic_otel anthropic-otel: ANTHROPIC_OTEL_DEDUP=redis without ANTHROPIC_OTEL_DEDUP_HMAC_KEY: "
+        "the fingerprints shared in Redis are plain SHA-256 of the request, so anyone who can read that Redis "
+        "can confirm a guessed prompt by hashing it; set ANTHROPIC_OTEL_DEDUP_HMAC_KEY to the same secret on "
+        "every process"
+    ]
 
 
 # -- outages: killed, stalled, restarted --------------------------------------------------------
@@ -260,7 +321,7 @@ def test_redis_killed_mid_run_fails_no_call_and_detection_continues_in_memory(
         assert fleet.total(detector, semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS.name) >= 1
         errors = fleet.points(detector, semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS.name)
         assert [attrs for attrs, _ in errors] == [{semconv.ANTHROPIC_DEDUP_STORE: "redis"}]
-        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        warnings = outage_warnings(caplog)
         assert len(warnings) == 1 and "Redis unavailable" in warnings[0].getMessage()
 
         # Restarted on the same port (empty): picked up again at the next probe.
@@ -277,7 +338,16 @@ def test_redis_killed_mid_run_fails_no_call_and_detection_continues_in_memory(
         seen_by_peer = started(peer, body(5000))
         assert (shared.state, seen_by_peer.state) == (None, "in_flight")
     assert fleet.by_state(detector, semconv.ANTHROPIC_DUPLICATES.name) == {"completed": 2}
-    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    assert len(outage_warnings(caplog)) == 1
+
+
+def outage_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Warnings but the one about unkeyed fingerprints, which only the first detector of a process logs."""
+    return [
+        r
+        for r in caplog.records
+        if r.levelno == logging.WARNING and semconv.ENV_DEDUP_HMAC_KEY not in r.getMessage()
+    ]
 
 
 def test_instrumented_calls_go_on_when_redis_is_killed_and_duplicates_are_still_found(
@@ -341,24 +411,154 @@ def test_stalled_redis_never_blocks_the_calling_thread(redis_server: RedisServer
         redis_server.resume()
 
 
-def test_full_queue_drops_and_counts(redis_server: RedisServer, fleet: Fleet) -> None:
-    detector = fleet.detector(redis_server.url, queue_size=1, redis_timeout_s=5.0)
-    started(detector, body(0))  # worker thread running
-    redis_server.pause()
-    try:
-        blocked = detector.start(MODEL, body(1))
-        worker = detector._worker
-        assert worker is not None and blocked is not None
+def saturation_logs(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage()) for r in caplog.records if "dedup queue to Redis" in r.getMessage()]
+
+
+def test_a_full_queue_drops_counts_and_logs_once_per_episode(
+    redis_server: RedisServer, fleet: Fleet, caplog: pytest.LogCaptureFixture
+) -> None:
+    detector = fleet.detector(redis_server.url, queue_size=2, redis_timeout_s=30.0)
+    worker = detector._worker
+    assert worker is not None
+    started(detector, body(0))  # the worker thread is running
+    n = 1
+
+    def saturate(drops: int) -> list[Ticket]:
+        """Redis stopped: one operation held by the worker, two queued, then `drops` dropped."""
+        nonlocal n
+        redis_server.pause()
+        held = detector.start(MODEL, body(n))
         wait_for(lambda: worker.queue.qsize() == 0)  # taken: the worker now waits on Redis
-        queued = detector.start(MODEL, body(2))
-        dropped = [detector.start(MODEL, body(n)) for n in range(3, 8)]
-        assert queued is not None and not queued.dropped
-        assert all(t is not None and t.dropped for t in dropped)
-        points = fleet.points(detector, semconv.ANTHROPIC_OTEL_DEDUP_DROPPED.name)
-        assert points == [({semconv.ANTHROPIC_DEDUP_STORE: "redis"}, 5)]
+        tickets = [detector.start(MODEL, body(n + 1 + i)) for i in range(2 + drops)]
+        n += 3 + drops
+        assert held is not None and all(t is not None for t in tickets)
+        return [held, *(t for t in tickets if t is not None)]
+
+    def recover(tickets: list[Ticket]) -> None:
+        redis_server.resume()
+        wait_for(lambda: all(t.checked for t in tickets if not t.dropped))
+        wait_for(lambda: worker.queue.qsize() == 0)
+
+    with caplog.at_level(logging.INFO, logger=semconv.LOGGER):
+        first = saturate(drops=5)
+        assert [t.dropped for t in first] == [False, False, False, True, True, True, True, True]
+        assert fleet.points(detector, semconv.ANTHROPIC_OTEL_DEDUP_DROPPED.name) == [
+            ({semconv.ANTHROPIC_DEDUP_STORE: "redis"}, 5)
+        ]
+        assert saturation_logs(caplog) == [
+            (
+                logging.WARNING,
+                "anthropic-otel: dedup queue to Redis full (2 operations waiting); dropping operations "
+                "until it has room (counted in anthropic_otel.dedup.dropped)",
+            )
+        ]
+        recover(first)
+        assert len(saturation_logs(caplog)) == 1  # recovery is logged when an operation is accepted
+        started(detector, body(1000))
+        second = saturate(drops=3)
+        recover(second)
+        started(detector, body(1001))
+    assert [level for level, _ in saturation_logs(caplog)] == [
+        logging.WARNING,
+        logging.INFO,
+        logging.WARNING,
+        logging.INFO,
+    ]
+    assert saturation_logs(caplog)[1][1] == (
+        "anthropic-otel: dedup queue to Redis has room again; 5 operations were dropped"
+    )
+    assert saturation_logs(caplog)[3][1].endswith("; 3 operations were dropped")
+    assert fleet.total(detector, semconv.ANTHROPIC_OTEL_DEDUP_DROPPED.name) == 8
+    assert fleet.total(detector, semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS.name) == 0
+
+
+def stuck_worker(redis_server: RedisServer, detector: DuplicateDetector, queued: int) -> Any:
+    """Redis stopped with the worker inside a round trip (on body(1)) and `queued` operations waiting."""
+    worker = detector._worker
+    assert worker is not None
+    started(detector, body(0))
+    redis_server.pause()
+    detector.start(MODEL, body(1))
+    wait_for(lambda: worker.queue.qsize() == 0)
+    for i in range(queued):
+        detector.start(MODEL, body(2 + i))
+    return worker
+
+
+@pytest.mark.parametrize("flush_timeout_s", [0.0, 0.5])
+def test_shutdown_waits_no_longer_than_its_flush_timeout_for_a_stopped_redis(
+    redis_server: RedisServer, fleet: Fleet, caplog: pytest.LogCaptureFixture, flush_timeout_s: float
+) -> None:
+    detector = fleet.detector(redis_server.url, queue_size=100, redis_timeout_s=30.0)
+    worker = stuck_worker(redis_server, detector, queued=150)  # 100 queued, 50 dropped
+    try:
+        with caplog.at_level(logging.INFO, logger=semconv.LOGGER):
+            t0 = time.monotonic()
+            detector.shutdown(flush_timeout_s)
+            elapsed = time.monotonic() - t0
+        # A spec bound with a generous margin: before, this took 4 s (2 s to enqueue the stop, 2 s to join).
+        assert elapsed < flush_timeout_s + 1.0
+        assert any(
+            "stopped waiting for the dedup queue to flush" in r.getMessage()
+            and semconv.ENV_DEDUP_FLUSH_TIMEOUT_S in r.getMessage()
+            for r in caplog.records
+        )
     finally:
         redis_server.resume()
-    wait_for(lambda: queued.checked)
+    thread = worker._thread
+    assert thread is not None
+    thread.join(40)  # the round trip it was in completes; then it exits, dropping the queue
+    assert not thread.is_alive()
+    assert set(redis_server.contents()) == {(KEY_PREFIX + fingerprint(body(i))).encode() for i in (0, 1)}
+
+
+def test_shutdown_flushes_the_queue_when_redis_answers(redis_server: RedisServer, fleet: Fleet) -> None:
+    detector = fleet.detector(redis_server.url)
+    tickets = [detector.start(MODEL, body(i)) for i in range(500)]
+    detector.shutdown(30.0)
+    assert all(t is not None and t.checked for t in tickets)
+    assert len(redis_server.contents()) == 500
+
+
+def test_uninstrument_returns_within_the_flush_timeout_when_redis_is_stopped(
+    redis_server: RedisServer,
+) -> None:
+    from anthropic_otel import AnthropicInstrumentor, _runtime
+
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    AnthropicInstrumentor().instrument(
+        meter_provider=provider,
+        dedup="redis",
+        dedup_redis_url=redis_server.url,
+        dedup_hmac_key="k",
+        dedup_flush_timeout_s=0,
+    )
+    client = FakeAnthropic().client()
+    runtime = _runtime.current
+    assert runtime is not None and runtime.settings.dedup_flush_timeout_s == 0.0
+    worker = runtime.dedup._worker
+    assert worker is not None
+    try:
+        client.messages.create(**body(0))
+        redis_server.pause()
+        # What the hooks do at call start: the worker sends it and waits (up to 0.5 s) for Redis.
+        runtime.dedup.start(MODEL, body(1))
+        wait_for(lambda: worker.queue.qsize() == 0)
+        client.messages.create(**body(2))  # queued behind it
+        t0 = time.monotonic()
+        AnthropicInstrumentor().uninstrument()
+        elapsed = time.monotonic() - t0
+        # Setting 0: no wait. Before, uninstrument waited out the round trip (the 0.5 s Redis timeout).
+        assert elapsed < 0.25
+    finally:
+        redis_server.resume()
+        client.close()
+        provider.shutdown()
+    thread = worker._thread
+    assert thread is not None
+    thread.join(10)
+    assert not thread.is_alive()
 
 
 def test_unreachable_url_at_startup_still_detects_in_memory(fleet: Fleet) -> None:

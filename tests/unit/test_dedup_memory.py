@@ -414,3 +414,28 @@ def test_idempotent_async_client_and_generator_messages() -> None:
     one, two = asyncio.run(main())
     assert one == two
     assert len(fake.records("/v1/messages")) == 1
+
+
+def test_idempotent_replays_only_on_the_exact_fingerprint_of_a_huge_body() -> None:
+    """Two long conversations the capped fingerprint cannot tell apart: each gets its own answer."""
+    from anthropic_otel.dedup import MemoryResponseStore, idempotent
+    from anthropic_otel.dedup.fingerprint import CAPPED_PREFIX
+    from anthropic_otel.fake import FakeAnthropic
+
+    turns = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i:05d}"} for i in range(5001)]
+    edited = [dict(m) for m in turns]
+    edited[2000]["content"] = "TURN 02000"  # unsampled, same length
+    first = {"model": "claude-sonnet-4-6", "max_tokens": 32, "messages": turns}
+    second = {**first, "messages": edited}
+    assert fingerprint(first) == fingerprint(second) and fingerprint(first).startswith(CAPPED_PREFIX)
+    fake = FakeAnthropic()
+    raw = fake.client()
+    store = MemoryResponseStore()
+    client = idempotent(raw, store)
+    a = client.messages.create(**first)
+    b = client.messages.create(**second)
+    again = client.messages.create(**first)
+    assert len(fake.records("/v1/messages")) == 2
+    assert b.id != a.id and again == a
+    assert len(store) == 2
+    raw.close()

@@ -9,7 +9,13 @@ import json
 from typing import Any
 
 import pytest
-from anthropic_otel.dedup.fingerprint import canonical_json, fingerprint
+from anthropic_otel.dedup.fingerprint import (
+    CAPPED_PREFIX,
+    EXACT_LIMIT,
+    canonical_json,
+    capped_json,
+    fingerprint,
+)
 
 from tests.corpus import records
 
@@ -223,3 +229,172 @@ def test_corpus_repeated_requests_share_a_fingerprint(first: str, second: str) -
 
     assert fingerprint(record(first)["request"]) == fingerprint(record(second)["request"])
     assert fingerprint(record(first)["request"], b"k") == fingerprint(record(second)["request"], b"k")
+
+
+# -- bounded work: a prompt over the limit is fingerprinted from a sample (capped) -------------
+
+
+def test_the_limit_is_on_the_prompt_weight_and_one_character_more_caps() -> None:
+    # Weight: system 14 chars + messages list (1 item) + the message's 2 fields, 64 each, + "user".
+    overhead = len("You are terse.") + 64 * 1 + 64 * 2 + len("user")
+    at_limit = with_(messages=[{"role": "user", "content": "a" * (EXACT_LIMIT - overhead)}])
+    over = with_(messages=[{"role": "user", "content": "a" * (EXACT_LIMIT - overhead + 1)}])
+    assert fingerprint(at_limit) == hashlib.sha256(canonical_json(at_limit)).hexdigest()
+    assert fingerprint(over) == CAPPED_PREFIX + hashlib.sha256(capped_json(over)).hexdigest()
+    assert fingerprint(over, limit=None) == hashlib.sha256(canonical_json(over)).hexdigest()
+    assert (
+        fingerprint(over, b"k")
+        == CAPPED_PREFIX + hmac.new(b"k", capped_json(over), hashlib.sha256).hexdigest()
+    )
+
+
+def test_the_capped_document_of_a_long_string() -> None:
+    text = "".join(f"{i:07d}" for i in range(50_000))  # 350,000 distinct characters
+    body = with_(messages=[{"role": "user", "content": text}])
+    sample = text[:2048] + text[-2048:]
+    step = (len(text) - 4096 - 64) // 63
+    sample += "".join(text[2048 + k * step : 2048 + k * step + 64] for k in range(64))
+    digest = hashlib.sha256(sample.encode()).hexdigest()
+    assert capped_json(body) == (
+        b'{"max_tokens":256,"messages":[{"content":"\\u0000350000 chars %s","role":"user"}],'
+        b'"model":"claude-sonnet-4-5","system":"You are terse."}' % digest.encode()
+    )
+
+
+def conversation(turns: int, tag: str = "") -> list[dict[str, Any]]:
+    return [
+        {
+            "role": "user" if i % 2 == 0 else "assistant",
+            "content": [{"type": "text", "text": f"{tag}turn {i} " * 20}],
+        }
+        for i in range(turns)
+    ]
+
+
+def test_the_capped_document_of_a_long_conversation_samples_newest_oldest_and_between() -> None:
+    messages = conversation(5000)
+    doc = json.loads(capped_json(with_(messages=messages)))
+    assert doc["messages"][0] == "\x005000 items"
+    indices = [index for index, _ in doc["messages"][1:]]
+    # 8 first, 8 evenly spaced among the 4,976 between (8 + 4976 * k // 9), 16 last.
+    assert indices == [*range(8), *(8 + 4976 * k // 9 for k in range(1, 9)), *range(4984, 5000)]
+    # Each sampled message as in an exact fingerprint: one plain text block reads as a string.
+    assert [item for _, item in doc["messages"][1:]] == [
+        {"role": messages[i]["role"], "content": messages[i]["content"][0]["text"]} for i in indices
+    ]
+
+
+def test_capped_fingerprints_keep_the_invariants_of_exact_ones() -> None:
+    body = with_(messages=conversation(5000))
+    fp = fingerprint(body)
+    assert fp.startswith(CAPPED_PREFIX)
+    assert fingerprint(copy.deepcopy(body)) == fp
+    assert fingerprint(json.loads(json.dumps(body, ensure_ascii=True))) == fp
+    assert fingerprint(dict(reversed(list(body.items())))) == fp
+    reordered = [{"content": m["content"], "role": m["role"]} for m in body["messages"]]
+    assert fingerprint(with_(messages=reordered)) == fp
+    assert fingerprint({**body, "stream": True, "metadata": {"user_id": "u"}}) == fp
+    as_strings = [{"role": m["role"], "content": m["content"][0]["text"]} for m in body["messages"]]
+    assert fingerprint(with_(messages=as_strings)) == fp
+
+
+def edited(messages: list[dict[str, Any]], index: int, text: str) -> list[dict[str, Any]]:
+    out = copy.deepcopy(messages)
+    out[index]["content"][0]["text"] = text
+    return out
+
+
+def test_capped_fingerprints_of_different_requests_differ() -> None:
+    messages = conversation(5000)
+    body = with_(messages=messages)
+    long_text = "".join(f"{i:07d}" for i in range(50_000))
+    document = with_(messages=[{"role": "user", "content": long_text}])
+    variants = [
+        body,
+        with_(messages=[*messages, {"role": "user", "content": "one more"}]),  # the count
+        with_(messages=messages[:-1]),
+        with_(messages=edited(messages, 4999, "a new question")),  # the newest message
+        with_(messages=edited(messages, 0, "a different first turn")),
+        with_(messages=edited(messages, 8 + 4976 * 4 // 9, "x")),  # a sampled message between
+        {**body, "model": "claude-haiku-4-5"},
+        {**body, "max_tokens": 257},
+        {**body, "temperature": 0.5},
+        {**body, "system": "You are verbose."},
+        {**body, "tools": [{"name": "calc", "input_schema": {"type": "object"}}]},
+        document,
+        with_(messages=[{"role": "user", "content": long_text + "0"}]),  # one character longer
+        with_(messages=[{"role": "user", "content": "X" + long_text[1:]}]),  # the head
+        with_(messages=[{"role": "user", "content": long_text[:-1] + "X"}]),  # the tail
+    ]
+    fps = [fingerprint(v) for v in variants]
+    assert all(fp.startswith(CAPPED_PREFIX) for fp in fps)
+    assert len(set(fps)) == len(variants)
+
+
+def test_the_trade_off_an_unsampled_edit_that_keeps_the_length_is_not_seen() -> None:
+    messages = conversation(5000)
+    unsampled = 2000  # neither among the first 8, the last 16, nor the 8 between
+    same_length = edited(messages, unsampled, messages[unsampled]["content"][0]["text"].upper())
+    assert fingerprint(with_(messages=same_length)) == fingerprint(with_(messages=messages))
+    assert fingerprint(with_(messages=same_length), limit=None) != fingerprint(
+        with_(messages=messages), limit=None
+    )
+
+
+class Untouchable(dict):  # type: ignore[type-arg]
+    """A message that fails the fingerprint if anything reads it."""
+
+    def _boom(self, *args: Any) -> Any:
+        raise AssertionError("an unsampled message was read")
+
+    get = values = items = keys = __getitem__ = __iter__ = __len__ = _boom
+
+
+def test_a_huge_conversation_is_never_read_past_the_limit_and_the_sample() -> None:
+    messages: list[Any] = conversation(100_000)
+    # The weighing stops within the first 4,096 items (here 4 per message); the sample reads 32.
+    picks = {*range(8), *(8 + 99_976 * k // 9 for k in range(1, 9)), *range(99_984, 100_000)}
+    for i in range(2000, 100_000):
+        if i not in picks:
+            messages[i] = Untouchable(messages[i])
+    assert fingerprint(with_(messages=messages)).startswith(CAPPED_PREFIX)
+
+
+@pytest.mark.parametrize("megabytes", [1, 5, 20])
+def test_fingerprint_time_is_bounded_whatever_the_body_size(megabytes: int) -> None:
+    """A spec bound, not a benchmark: the whole-body hash took 27, 89 and 367 ms on these sizes."""
+    import timeit
+
+    n = megabytes * 1_000_000
+    bodies = [
+        with_(messages=[{"role": "user", "content": "x" * n}]),
+        with_(messages=conversation(n // 140)),  # about 140 bytes of JSON per message
+        with_(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": "A" * n},
+                        }
+                    ],
+                }
+            ]
+        ),
+    ]
+    for body in bodies:
+        seconds = min(timeit.repeat(lambda body=body: fingerprint(body), number=1, repeat=3))
+        assert seconds < 0.015
+
+
+class Markup(str):
+    """A str subclass, as template libraries return them."""
+
+
+def test_a_str_subclass_is_weighed_and_sampled_as_a_string() -> None:
+    for text in ("Is 7 prime?", "x" * 5_000_000):
+        plain = with_(messages=[{"role": "user", "content": text}])
+        marked = with_(messages=[{"role": "user", "content": Markup(text)}])
+        assert fingerprint(marked) == fingerprint(plain)
+    assert fingerprint(marked).startswith(CAPPED_PREFIX)

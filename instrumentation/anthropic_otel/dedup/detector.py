@@ -6,12 +6,15 @@ at once. With Redis, the round trip is kept off the request path: operations go 
 that one daemon thread drains in pipelined batches; a full queue drops the operation and counts it.
 The worker mirrors every operation into a local memory store, so when Redis fails (one warning per
 outage, every failed round trip counted) it answers from memory at once and probes Redis again
-every second until it is back. `anthropic.duplicates` is recorded when a ticket's state becomes
-known, `anthropic.duplicates.tokens` once the state is known and the call completed, in either order.
+every second until it is back; a full queue is logged the same way (one warning when dropping
+starts, one line when operations are accepted again). `anthropic.duplicates` is recorded when a
+ticket's state becomes known, `anthropic.duplicates.tokens` once the state is known and the call
+completed, in either order. Shutting down waits for the queue to flush for a bounded time only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import os
@@ -41,6 +44,26 @@ BATCH: Final = 256
 SHUTDOWN_DEADLINE_S: Final = 2.0
 _MAX_CACHED_ATTRS: Final = 4096
 _STOP: Final = object()
+
+# One warning per process about unkeyed fingerprints in Redis, however many detectors are built.
+_unkeyed_warned = False
+_unkeyed_lock = threading.Lock()
+
+
+def _warn_unkeyed_redis() -> None:
+    global _unkeyed_warned
+    with _unkeyed_lock:
+        if _unkeyed_warned:
+            return
+        _unkeyed_warned = True
+    _log.warning(
+        "anthropic-otel: %s=redis without %s: the fingerprints shared in Redis are plain SHA-256 of the "
+        "request, so anyone who can read that Redis can confirm a guessed prompt by hashing it; set %s "
+        "to the same secret on every process",
+        semconv.ENV_DEDUP,
+        semconv.ENV_DEDUP_HMAC_KEY,
+        semconv.ENV_DEDUP_HMAC_KEY,
+    )
 
 
 class Ticket:
@@ -85,6 +108,8 @@ class DuplicateDetector:
         self._worker: _RedisWorker | None = None
         if self.enabled and settings.dedup == "redis":
             self._worker = self._redis_worker(settings, queue_size, redis_timeout_s, redis_retry_interval_s)
+            if self._worker is not None and self._hmac_key is None:
+                _warn_unkeyed_redis()
         self.store_name = "redis" if self._worker is not None else "memory"
 
     def _redis_worker(
@@ -163,12 +188,16 @@ class DuplicateDetector:
         except Exception as err:
             report("dedup.fail", err)
 
-    def shutdown(self) -> None:
-        """Stop the worker (flushing queued operations for up to two seconds) and close Redis."""
+    def shutdown(self, flush_timeout_s: float = SHUTDOWN_DEADLINE_S) -> None:
+        """Stop the worker and close Redis, waiting at most `flush_timeout_s` for queued operations.
+
+        Whatever is still queued after that is dropped: the caller (`uninstrument()`, on the
+        application's thread) is never held up longer by a slow or stopped Redis. 0 does not wait.
+        """
         worker, self._worker = self._worker, None
         if worker is not None:
             with guard("dedup.shutdown"):
-                worker.stop(SHUTDOWN_DEADLINE_S)
+                worker.stop(flush_timeout_s)
 
     # -- shared with the worker -------------------------------------------------------------
     def resolve(self, ticket: Ticket, state: str | None, lock: threading.Lock | None) -> None:
@@ -236,11 +265,18 @@ class _RedisWorker:
         self.queue: queue.Queue[Any] = queue.Queue(queue_size)
         self.redis_up = True
         self.next_probe = 0.0
-        # Identifies this process's in-flight marks in Redis; random, so it says nothing about the host.
-        self.token = uuid.uuid4().hex[:16]
+        # Keys the owner tokens of this process's in-flight marks in Redis: random, so a token says
+        # nothing about the host, and keyed, so it does not show how many calls the process made.
+        self.token = uuid.uuid4().bytes
+        # A full queue is one episode from the first drop to the next accepted operation.
+        self.saturated = False
+        self.dropped_in_episode = 0
+        self._saturation_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopped = False
+        # Set when shutdown stops waiting: the worker drops what is still queued and exits.
+        self._abandoned = False
         ref = weakref.ref(self)
         if hasattr(os, "register_at_fork"):
             # A pre-forking server builds the detector in the parent: each child needs its own thread.
@@ -255,6 +291,31 @@ class _RedisWorker:
             if kind == redis_store.BEGIN:
                 ticket.dropped = True
             self.detector.count_dropped()
+            self._dropped()
+        else:
+            if self.saturated:
+                self._accepted()
+
+    def _dropped(self) -> None:
+        with self._saturation_lock:
+            self.dropped_in_episode += 1
+            first = not self.saturated
+            self.saturated = True
+        if first:
+            _log.warning(
+                "anthropic-otel: dedup queue to Redis full (%d operations waiting); dropping operations "
+                "until it has room (counted in %s)",
+                self.queue_size,
+                semconv.ANTHROPIC_OTEL_DEDUP_DROPPED.name,
+            )
+
+    def _accepted(self) -> None:
+        with self._saturation_lock:
+            if not self.saturated:
+                return
+            self.saturated = False
+            dropped, self.dropped_in_episode = self.dropped_in_episode, 0
+        _log.info("anthropic-otel: dedup queue to Redis has room again; %d operations were dropped", dropped)
 
     def _start_thread(self) -> None:
         with self._start_lock:
@@ -263,18 +324,39 @@ class _RedisWorker:
                 thread.start()
                 self._thread = thread
 
-    def stop(self, deadline_s: float) -> None:
-        self._stopped = True
-        thread = self._thread
-        if thread is not None:
-            try:
-                self.queue.put(_STOP, timeout=deadline_s)
-            except queue.Full:
-                pass
-            thread.join(deadline_s)
-        self.store.close()
+    def stop(self, timeout_s: float) -> None:
+        """Let the worker flush the queue for at most `timeout_s` in all, then leave it to drop the rest."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        with self._start_lock:
+            self._stopped = True
+            thread = self._thread
+        if thread is None:
+            self.store.close()
+            return
+        try:
+            self.queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Full:
+            pass  # the worker sees `_stopped` once it has emptied the queue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            # Still waiting on Redis: it exits after this round trip, and closes the store itself.
+            self._abandoned = True
+            _log.info(
+                "anthropic-otel: stopped waiting for the dedup queue to flush to Redis after %s s (%s); "
+                "about %d operations are not sent",
+                timeout_s,
+                semconv.ENV_DEDUP_FLUSH_TIMEOUT_S,
+                self.queue.qsize(),
+            )
 
     def _run(self) -> None:
+        try:
+            self._drain()
+        finally:
+            with guard("dedup.worker.close"):
+                self.store.close()
+
+    def _drain(self) -> None:
         get = self.queue.get
         while True:
             batch = [get()]
@@ -283,6 +365,8 @@ class _RedisWorker:
                     batch.append(self.queue.get_nowait())
             except queue.Empty:
                 pass
+            if self._abandoned:
+                return
             stop = False
             jobs = []
             for job in batch:
@@ -293,7 +377,7 @@ class _RedisWorker:
             if jobs:
                 with guard("dedup.worker"):
                     self._process(jobs)
-            if stop or self._stopped and self.queue.empty():
+            if stop or self._abandoned or self._stopped and self.queue.empty():
                 return
 
     def _process(self, jobs: list[tuple[int, Ticket]]) -> None:
@@ -307,7 +391,7 @@ class _RedisWorker:
             except Exception as err:
                 detector.count_store_error()
                 self.next_probe = now + self.retry_interval_s
-                if self.redis_up:
+                if self.redis_up and not self._abandoned:  # after shutdown, nobody is waiting for it
                     self.redis_up = False
                     _log.warning(
                         "anthropic-otel: dedup store Redis unavailable (%s); detecting duplicates in memory "
@@ -332,7 +416,12 @@ class _RedisWorker:
 
     def _op(self, kind: int, ticket: Ticket) -> redis_store.Op:
         ttl = self.detector.window_s if kind == redis_store.COMPLETE else self.detector.in_flight_ttl_s
-        return (kind, ticket.fp, ticket.model, f"{self.token}:{ticket.owner}", ttl)
+        owner = ""
+        if kind != redis_store.COMPLETE:
+            owner = hashlib.blake2b(
+                ticket.owner.to_bytes(8, "big"), key=self.token, digest_size=8
+            ).hexdigest()
+        return (kind, ticket.fp, owner, ttl)
 
 
 def _reset_after_fork(ref: weakref.ReferenceType[_RedisWorker]) -> None:
@@ -344,5 +433,8 @@ def _reset_after_fork(ref: weakref.ReferenceType[_RedisWorker]) -> None:
     worker._start_lock = threading.Lock()
     worker.queue = queue.Queue(worker.queue_size)
     worker._thread = None
-    worker.token = uuid.uuid4().hex[:16]
+    worker._saturation_lock = threading.Lock()
+    worker.saturated = False
+    worker.dropped_in_episode = 0
+    worker.token = uuid.uuid4().bytes
     worker.detector.memory.reset_lock()

@@ -151,7 +151,9 @@ class _Replay:
             kwargs = {**kwargs, "messages": list(messages)}
         fp: str | None = None
         with guard("dedup.replay.fingerprint"):
-            fp = fingerprint(kwargs, self.hmac_key)
+            # Always the exact fingerprint: a capped one could answer a different request with
+            # this response. Hashing a huge body costs milliseconds; the API call it saves, seconds.
+            fp = fingerprint(kwargs, self.hmac_key, limit=None)
         return fp, kwargs
 
     def _lookup(self, fp: str | None, kind: str) -> Any:

@@ -1,10 +1,12 @@
 """The shared dedup store in Redis, spoken to only from the detector's background worker.
 
-A key is `anthropic_otel:dedup:v1:<fingerprint>`; its value is `<state> <owner> <model>`, where owner
-is an opaque random token of the process and ticket that wrote an in-flight mark (so a failing call
-clears only its own mark). Keys never hold prompt content. Marking in flight is one atomic Lua script
-(read the old state, set ours if absent), and a batch of operations goes out as one pipeline: one
-round trip per batch, not per call. `redis` is an optional dependency, imported when a store is built.
+A key is `anthropic_otel:dedup:v1:<fingerprint>`; its value is the state alone: `completed`, or
+`in_flight <owner>` where owner is an opaque random token of the process and ticket that wrote the
+mark (so a failing call clears only its own mark). Nothing else: no prompt content, no model, no
+token counts (a duplicate's billed tokens are its own, known to the process that sent it). Marking in
+flight is one atomic Lua script (read the old state, set ours if absent), and a batch of operations
+goes out as one pipeline: one round trip per batch, not per call. `redis` is an optional dependency,
+imported when a store is built.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ BEGIN: Final = 1
 COMPLETE: Final = 2
 CLEAR: Final = 3
 
-# (kind, fingerprint, model, owner token, ttl in seconds)
-Op = tuple[int, str, str, str, float]
+IN_FLIGHT_VALUE: Final = "in_flight "  # followed by the owner token
+COMPLETED_VALUE: Final = "completed"
+
+# (kind, fingerprint, owner token, ttl in seconds)
+Op = tuple[int, str, str, float]
 
 # Returns the existing value, or false after writing ours: one atomic step, so two processes
 # starting the same request at once cannot both see it absent.
@@ -54,15 +59,15 @@ class RedisStore:
     def run(self, ops: Sequence[Op]) -> list[str | None]:
         """Apply `ops` in one pipeline; for each BEGIN the state found before it (None if absent)."""
         pipe = self._client.pipeline(transaction=False)
-        for kind, fp, model, owner, ttl_s in ops:
+        for kind, fp, owner, ttl_s in ops:
             key = KEY_PREFIX + fp
             ttl_ms = max(1, int(ttl_s * 1000))
             if kind == BEGIN:
-                pipe.eval(_BEGIN_LUA, 1, key, f"in_flight {owner} {model}", ttl_ms)
+                pipe.eval(_BEGIN_LUA, 1, key, IN_FLIGHT_VALUE + owner, ttl_ms)
             elif kind == COMPLETE:
-                pipe.set(key, f"completed - {model}", px=ttl_ms)
+                pipe.set(key, COMPLETED_VALUE, px=ttl_ms)
             else:
-                pipe.eval(_CLEAR_LUA, 1, key, f"in_flight {owner} {model}")
+                pipe.eval(_CLEAR_LUA, 1, key, IN_FLIGHT_VALUE + owner)
         results = pipe.execute()
         states: list[str | None] = []
         for (kind, *_), result in zip(ops, results):

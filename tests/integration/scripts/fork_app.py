@@ -18,7 +18,9 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
 reader = InMemoryMetricReader()
-AnthropicInstrumentor().instrument(meter_provider=MeterProvider(metric_readers=[reader]), tracer_provider=TracerProvider())
+AnthropicInstrumentor().instrument(
+    meter_provider=MeterProvider(metric_readers=[reader]), tracer_provider=TracerProvider()
+)
 client = FakeAnthropic().client()
 MESSAGES = [{"role": "user", "content": "hello"}]
 
@@ -60,7 +62,9 @@ held.wait()
 pid = os.fork()
 if pid == 0:
     call()
-    child_stream = client.messages.create(model="claude-haiku-4-5", max_tokens=16, messages=MESSAGES, stream=True)
+    child_stream = client.messages.create(
+        model="claude-haiku-4-5", max_tokens=16, messages=MESSAGES, stream=True
+    )
     for _event in child_stream:
         pass
     stream_states.end_all_open()  # what the exit hook does: the parent's stream is not the child's
