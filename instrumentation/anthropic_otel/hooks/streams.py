@@ -89,7 +89,7 @@ def _on_generator_exit(state: StreamState, last: Any) -> None:
     # because the SDK raised on the event we yielded last (it failed to parse it: the app got that
     # exception). Collection time: no guard (it locks and logs), only the lock-free claim and queue.
     try:
-        if last is not None and not _parses(last.data):
+        if last is not None and last.data and not _parses(last.data):
             state.end_at_collection(semconv.END_ERROR, semconv.ERROR_MALFORMED_RESPONSE)
             return
         state.end_at_collection()
