@@ -220,6 +220,7 @@ class CallRecord:
             return
         self.finished = True
         if error is not None and error_type is None:
+            error_type = type(error).__name__  # what is left should the classifier itself fail
             with guard("call.classify"):
                 error_type = classify(error)
         with guard("call.finish"):
@@ -259,10 +260,6 @@ class CallRecord:
         runtime = self.runtime
         inst = runtime.instruments
         model = self.model
-        if error is not None and error_type is None:
-            from .record.errors import error_type as classify
-
-            error_type = classify(error)
         with guard("call.enrich_span"):
             self.enrich_span()
 
