@@ -112,7 +112,7 @@ def install_into(client: Any) -> bool:
     current = getattr(client, "_middleware", None)
     if not isinstance(current, tuple):
         return False
-    if any(isinstance(entry, OtelMiddleware) for entry in current):
+    if _SHARED in current:  # every call of every instrumented client: one identity scan
         return True
     with _install_lock:
         current = client._middleware
