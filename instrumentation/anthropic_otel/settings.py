@@ -124,13 +124,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         try:
             values[field.name] = parse(raw) if isinstance(raw, str) else _coerce(raw, field.name, parse)
         except (TypeError, ValueError) as err:
-            _log.warning(
-                "anthropic-otel: ignoring %s=%r (%s); using the default %r",
-                source,
-                raw,
-                err,
-                getattr(defaults, field.name),
-            )
+            _warn_ignored(source, raw, err, getattr(defaults, field.name))
     _standard_capture_switch(env, overrides, values)
     unknown = set(overrides) - {f.name for f in fields(Settings)} - _INSTRUMENTOR_KWARGS
     if unknown:
@@ -150,13 +144,11 @@ def _standard_capture_switch(
     try:
         values["capture_content"] = _parse_genai_capture(raw)
     except ValueError as err:
-        _log.warning(
-            "anthropic-otel: ignoring %s=%r (%s); using the default %r",
-            semconv.ENV_GENAI_CAPTURE_MESSAGE_CONTENT,
-            raw,
-            err,
-            Settings().capture_content,
-        )
+        _warn_ignored(semconv.ENV_GENAI_CAPTURE_MESSAGE_CONTENT, raw, err, Settings().capture_content)
+
+
+def _warn_ignored(source: str, raw: Any, err: Exception, default: Any) -> None:
+    _log.warning("anthropic-otel: ignoring %s=%r (%s); using the default %r", source, raw, err, default)
 
 
 def _coerce(raw: Any, name: str, parse: Callable[[str], Any]) -> Any:
