@@ -36,6 +36,17 @@ class Telemetry:
         self.tracer_provider = _TRACER_PROVIDER
         self.exporter = _SPANS
 
+    def instrument(self, **settings: Any) -> None:
+        """Instrumentation on, exporting here, with `settings` (after an `uninstrument()`)."""
+        AnthropicInstrumentor().instrument(
+            meter_provider=self.meter_provider, tracer_provider=self.tracer_provider, **settings
+        )
+
+    def reinstrument(self, **settings: Any) -> None:
+        """Instrumentation off and on again with `settings`, still exporting here."""
+        AnthropicInstrumentor().uninstrument()
+        self.instrument(**settings)
+
     def points(self, name: str) -> list[Any]:
         return data_points(self.reader, name)
 

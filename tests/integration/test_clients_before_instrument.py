@@ -21,9 +21,7 @@ def _reinstrument_around(telemetry: Any, build: Any) -> Any:
     """Build a client with instrumentation off, then turn it on."""
     AnthropicInstrumentor().uninstrument()
     built = build()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider, tracer_provider=telemetry.tracer_provider
-    )
+    telemetry.instrument()
     return built
 
 
@@ -52,9 +50,7 @@ def test_a_client_built_before_instrument_and_used_after_uninstrument(telemetry:
     assert telemetry.value("anthropic.attempts") == 1
     AnthropicInstrumentor().uninstrument()
     sdk.create(c, messages=MESSAGES)  # the hook it received passes straight through now
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider, tracer_provider=telemetry.tracer_provider
-    )
+    telemetry.instrument()
     sdk.create(c, messages=MESSAGES)
     assert len(fake.log) == 3
     assert telemetry.value("anthropic.attempts") == 2

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from anthropic_otel import AnthropicInstrumentor
 from anthropic_otel import streams as stream_states
 from anthropic_otel.fake import FakeAnthropic
 
@@ -126,12 +125,7 @@ def test_collection_inside_a_metric_sum_lock(telemetry: Any, watchdog_held: None
 def test_many_threads_dropping_streams_in_cycles_while_the_watchdog_runs(telemetry: Any) -> None:
     """Collections from several threads at once, at a low GC threshold so they land anywhere, with
     the watchdog checking every 20 ms: every stream ends exactly once, nothing blocks or raises."""
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider,
-        tracer_provider=telemetry.tracer_provider,
-        stream_idle_timeout_s=0.08,
-    )
+    telemetry.reinstrument(stream_idle_timeout_s=0.08)
     fake = FakeAnthropic()
     per_thread = 30
     sync_threads = 3

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from anthropic_otel import AnthropicInstrumentor
 from anthropic_otel.fake import FakeAnthropic
 
 from . import sdk
@@ -18,10 +17,7 @@ USER_PREFIX = '[{"role": "user", "content": "'  # 30 characters, then the text, 
 
 
 def _capture_on(telemetry: Any, **settings: Any) -> None:
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider, tracer_provider=telemetry.tracer_provider, **settings
-    )
+    telemetry.reinstrument(**settings)
 
 
 def _content(telemetry: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ from typing import Any
 
 import anthropic
 import pytest
-from anthropic_otel import AnthropicInstrumentor
 from anthropic_otel.fake import FakeAnthropic
 from anthropic_otel.fake.engine import FakeResponse
 
@@ -68,12 +67,7 @@ def test_no_content_by_default(telemetry: Any, caplog: pytest.LogCaptureFixture,
 
 @pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
 def test_content_in_span_events_when_capture_is_on(telemetry: Any, sdk_tracing: bool) -> None:
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider,
-        tracer_provider=telemetry.tracer_provider,
-        capture_content=True,
-    )
+    telemetry.reinstrument(capture_content=True)
     _traffic(sdk_tracing)
     spans = telemetry.spans()
     assert len(spans) == 6
@@ -149,12 +143,7 @@ def test_quoted_error_message_is_not_exported_from_the_sdk_span(telemetry: Any, 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_error_status_quotes_the_message_when_capture_is_on(telemetry: Any, is_async: bool) -> None:
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider,
-        tracer_provider=telemetry.tracer_provider,
-        capture_content=True,
-    )
+    telemetry.reinstrument(capture_content=True)
     message = _quoted_400(is_async, sdk_tracing=False)
     (span,) = telemetry.spans()
     assert span.status.description == message

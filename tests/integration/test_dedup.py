@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from anthropic_otel import AnthropicInstrumentor
 from anthropic_otel.fake import FakeAnthropic
 
 from . import sdk
@@ -117,10 +116,7 @@ def test_streaming_or_not_is_the_same_request_but_stop_sequences_or_extra_body_a
 
 
 def test_dedup_off_counts_nothing(telemetry: Any) -> None:
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider, tracer_provider=telemetry.tracer_provider, dedup="off"
-    )
+    telemetry.reinstrument(dedup="off")
     c = sdk.client(FakeAnthropic(), False)
     sdk.create(c, **REQUEST)
     sdk.create(c, **REQUEST)

@@ -21,7 +21,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from anthropic_otel import AnthropicInstrumentor, partial_text
+from anthropic_otel import partial_text
 from anthropic_otel.fake import FakeAnthropic, reply_text
 from anthropic_otel.fake.server import make_server
 from anthropic_otel.fake.transport import resolve_lib
@@ -76,13 +76,7 @@ def base_url() -> Iterator[str]:
 
 @pytest.fixture
 def enforcing(telemetry: Any) -> Any:
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider,
-        tracer_provider=telemetry.tracer_provider,
-        stream_idle_timeout_s=0.5,
-        stream_idle_enforce=True,
-    )
+    telemetry.reinstrument(stream_idle_timeout_s=0.5, stream_idle_enforce=True)
     return telemetry
 
 

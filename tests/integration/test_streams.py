@@ -254,9 +254,7 @@ def test_uninstrument_ends_open_streams_so_no_span_is_left_open(telemetry: Any) 
     AnthropicInstrumentor().uninstrument()
     stream.close()  # the SDK ends its own span when the app closes; ours (older SDKs) ended above
     assert_one_stream(telemetry, "abandoned")
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider, tracer_provider=telemetry.tracer_provider
-    )
+    telemetry.instrument()
 
 
 def _hanging_reader(c: Any, is_async: bool, api: str, box: dict[str, Any]) -> threading.Thread:
@@ -271,12 +269,7 @@ def _hanging_reader(c: Any, is_async: bool, api: str, box: dict[str, Any]) -> th
 @ASYNC
 @API
 def test_hung_stream_is_visible_while_it_hangs(telemetry: Any, is_async: bool, api: str) -> None:
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider,
-        tracer_provider=telemetry.tracer_provider,
-        stream_idle_timeout_s=0.5,
-    )
+    telemetry.reinstrument(stream_idle_timeout_s=0.5)
     fake = FakeAnthropic()
     box: dict[str, Any] = {}
     thread = _hanging_reader(sdk.client(fake, is_async, timeout=60), is_async, api, box)
@@ -293,13 +286,7 @@ def test_hung_stream_is_visible_while_it_hangs(telemetry: Any, is_async: bool, a
 @ASYNC
 @API
 def test_enforced_idle_timeout_ends_the_callers_loop(telemetry: Any, is_async: bool, api: str) -> None:
-    AnthropicInstrumentor().uninstrument()
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider,
-        tracer_provider=telemetry.tracer_provider,
-        stream_idle_timeout_s=0.5,
-        stream_idle_enforce=True,
-    )
+    telemetry.reinstrument(stream_idle_timeout_s=0.5, stream_idle_enforce=True)
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async, timeout=60)
     box: dict[str, Any] = {}

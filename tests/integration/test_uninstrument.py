@@ -45,9 +45,7 @@ def test_uninstrument_restores_everything(telemetry: Any) -> None:
     assert all("anthropic.cost.usd" not in (s.attributes or {}) for s in telemetry.spans())
 
     # And instrumenting again picks those same clients up.
-    AnthropicInstrumentor().instrument(
-        meter_provider=telemetry.meter_provider, tracer_provider=telemetry.tracer_provider
-    )
+    telemetry.instrument()
     sdk.create(sync_client, messages=MESSAGES)
     assert telemetry.value("anthropic.requests") == 1
 
