@@ -18,12 +18,12 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from . import _guard, _runtime
-from . import streams as stream_states
-from ._instruments import SCOPE_NAME, Instruments
 from .dedup import DuplicateDetector
 from .pricing import PriceTable
+from .recorder import SCOPE_NAME, Instruments
 from .settings import Settings, load_settings
-from .streams import partial_text
+from .state import stream as stream_states
+from .state.stream import partial_text
 from .version import __version__
 
 __all__ = ["AnthropicInstrumentor", "Settings", "__version__", "partial_text"]
@@ -78,22 +78,22 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         )
         _guard.on_internal_error = instruments.count_internal_error
 
-        from .hooks import _calls, middleware, streams
+        from .hooks import events, middleware, request
 
-        wrap_function_wrapper(_BASE, "SyncAPIClient.request", _calls.request_wrapper)
-        wrap_function_wrapper(_BASE, "AsyncAPIClient.request", _calls.async_request_wrapper)
-        wrap_function_wrapper(_STREAMING, "Stream._iter_events", streams.iter_events_wrapper)
-        wrap_function_wrapper(_STREAMING, "AsyncStream._iter_events", streams.aiter_events_wrapper)
-        wrap_function_wrapper(_STREAMING, "Stream.close", streams.close_wrapper)
-        wrap_function_wrapper(_STREAMING, "AsyncStream.close", streams.aclose_wrapper)
-        wrap_function_wrapper(_STREAMING, "Stream.__init__", streams.init_wrapper)
-        wrap_function_wrapper(_STREAMING, "AsyncStream.__init__", streams.init_wrapper)
+        wrap_function_wrapper(_BASE, "SyncAPIClient.request", request.request_wrapper)
+        wrap_function_wrapper(_BASE, "AsyncAPIClient.request", request.async_request_wrapper)
+        wrap_function_wrapper(_STREAMING, "Stream._iter_events", events.iter_events_wrapper)
+        wrap_function_wrapper(_STREAMING, "AsyncStream._iter_events", events.aiter_events_wrapper)
+        wrap_function_wrapper(_STREAMING, "Stream.close", events.close_wrapper)
+        wrap_function_wrapper(_STREAMING, "AsyncStream.close", events.aclose_wrapper)
+        wrap_function_wrapper(_STREAMING, "Stream.__init__", events.init_wrapper)
+        wrap_function_wrapper(_STREAMING, "AsyncStream.__init__", events.init_wrapper)
         for cls in _message_stream_classes():
             is_async = inspect.iscoroutinefunction(vars(cls)["close"])
-            wrap_function_wrapper(cls, "close", streams.aclose_wrapper if is_async else streams.close_wrapper)
+            wrap_function_wrapper(cls, "close", events.aclose_wrapper if is_async else events.close_wrapper)
         stream_states.register_exit_hook()
         if _sdk_first_end() is not None:
-            wrap_function_wrapper(_TRACING, "FirstEnd.end", streams.first_end_wrapper)
+            wrap_function_wrapper(_TRACING, "FirstEnd.end", events.first_end_wrapper)
         if middleware.SUPPORTED:
             wrap_function_wrapper(_BASE, "SyncAPIClient.__init__", middleware.init_wrapper)
             wrap_function_wrapper(_BASE, "AsyncAPIClient.__init__", middleware.init_wrapper)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from opentelemetry.trace import Tracer
 
-from ._instruments import Instruments
 from .dedup.detector import DuplicateDetector
 from .pricing import PriceTable
+from .recorder import Instruments
 from .settings import Settings
 
 

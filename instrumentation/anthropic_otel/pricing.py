@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .record.usage import Usage
+from .extract.usage import Usage
 from .semconv import (
     ENV_PRICES_FILE,
     LOGGER,

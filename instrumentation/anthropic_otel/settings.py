@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from . import semconv
-from .record.content import MIN_MAX_CHARS
+from .extract.content import MIN_MAX_CHARS
 
 _log = logging.getLogger(semconv.LOGGER)
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from anthropic_otel import streams as stream_states
 from anthropic_otel.fake import FakeAnthropic
+from anthropic_otel.state import stream as stream_states
 
 from tests.polling import wait_for
 

@@ -11,12 +11,14 @@ from typing import Any, Callable
 
 import anthropic
 import pytest
-from anthropic_otel import _call, pricing
-from anthropic_otel import streams as stream_states
+from anthropic_otel import pricing
 from anthropic_otel.dedup import MemoryStore, detector
+from anthropic_otel.extract import usage
 from anthropic_otel.fake import FakeAnthropic
-from anthropic_otel.hooks import _calls, streams
-from anthropic_otel.record import usage
+from anthropic_otel.hooks import events as streams
+from anthropic_otel.hooks import request as _calls
+from anthropic_otel.state import call as _call
+from anthropic_otel.state import stream as stream_states
 
 from . import sdk
 

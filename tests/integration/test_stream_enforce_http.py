@@ -25,8 +25,8 @@ from anthropic_otel import partial_text
 from anthropic_otel.fake import FakeAnthropic, reply_text
 from anthropic_otel.fake.server import make_server
 from anthropic_otel.fake.transport import resolve_lib
-from anthropic_otel.hooks._calls import _closer
 from anthropic_otel.hooks._sockets import response_socket
+from anthropic_otel.hooks.request import _closer
 
 from tests.polling import wait_for
 

@@ -232,7 +232,7 @@ def test_garbage_collection_records_no_metric_inside_the_collection(
 ) -> None:
     """A collection can run inside the metrics SDK's locks (it did, in a reader's collect): recording
     from a finalizer there deadlocks the process. The end is queued; the watchdog records it."""
-    from anthropic_otel import streams as stream_states
+    from anthropic_otel.state import stream as stream_states
 
     stream_states.stop_watchdog()
     monkeypatch.setattr(stream_states._WATCHDOG, "ensure_running", lambda _timeout_s: None)
@@ -322,7 +322,7 @@ def test_kept_text_is_joined_capped_and_released_with_the_stream(
     with the stream object."""
     import weakref
 
-    from anthropic_otel import streams as stream_states
+    from anthropic_otel.state import stream as stream_states
 
     monkeypatch.setattr(stream_states, "MAX_KEPT_CHARS", 2 * 1024)
     fake = FakeAnthropic(output_tokens=1000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anthropic
 import pytest
-from anthropic_otel.record.content import capped, is_sentinel, to_json, without_sentinels
+from anthropic_otel.extract.content import capped, is_sentinel, to_json, without_sentinels
 
 MARKER = "...[truncated]"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from anthropic_otel.record.attempts import status_error_type
-from anthropic_otel.record.errors import api_error_type, error_type
+from anthropic_otel.extract.attempts import status_error_type
+from anthropic_otel.extract.errors import api_error_type, error_type
 
 
 class APIStatusError(Exception):

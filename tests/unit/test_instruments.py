@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from anthropic_otel import AnthropicInstrumentor, _guard
-from anthropic_otel._instruments import Histogram, Instruments, Sum
 from anthropic_otel.fake import FakeAnthropic
+from anthropic_otel.recorder import Histogram, Instruments, Sum
 from opentelemetry.metrics import CallbackOptions
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -19,7 +19,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from tests.readers import data_points, sums
 
 # The package's `_instruments` attribute is the OTel dependency tuple: fetch the module itself.
-_module = importlib.import_module("anthropic_otel._instruments")
+_module = importlib.import_module("anthropic_otel.recorder")
 
 
 def _observed(s: Sum) -> dict[frozenset[Any], float]:

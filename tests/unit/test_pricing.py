@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from anthropic_otel import semconv
+from anthropic_otel.extract import Usage, usage_from_message
+from anthropic_otel.extract.usage import usage_from_sse_text
 from anthropic_otel.pricing import (
     PRICES_AS_OF,
     CallCost,
@@ -21,8 +23,6 @@ from anthropic_otel.pricing import (
     default_table,
     normalize_model_id,
 )
-from anthropic_otel.record import Usage, usage_from_message
-from anthropic_otel.record.usage import usage_from_sse_text
 
 _REPO = Path(__file__).resolve().parents[2]
 _CORPUS = Path(

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from anthropic_otel import semconv
-from anthropic_otel.record import StreamUsage, Usage, usage_from_message
-from anthropic_otel.record.usage import MALFORMED_USAGE, MAX_TOKENS_PER_FIELD, usage_from_sse_text
+from anthropic_otel.extract import StreamUsage, Usage, usage_from_message
+from anthropic_otel.extract.usage import MALFORMED_USAGE, MAX_TOKENS_PER_FIELD, usage_from_sse_text
 
 # --- corpus loader ----------------------------------------------------------------------------
 # tests/corpus.py (shared loader) did not exist when this was written; same behaviour: read the

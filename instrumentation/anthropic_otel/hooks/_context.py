@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 
-from .._call import CallRecord
+from ..state.call import CallRecord
 
 CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
     "anthropic_otel_call", default=None

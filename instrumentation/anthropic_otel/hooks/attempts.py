@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._call import CallRecord
-from ..record.attempts import exception_error_type, maybe_billed, retry_after_seconds, status_error_type
+from ..extract.attempts import exception_error_type, maybe_billed, retry_after_seconds, status_error_type
+from ..state.call import CallRecord
 
 
 def attempt_response(record: CallRecord, http_response: Any, body: bytes | None) -> None:

@@ -14,8 +14,8 @@ from typing import Any, Callable
 from opentelemetry import trace
 
 from .. import _runtime
-from .._call import CallRecord
 from .._guard import guard
+from ..state.call import CallRecord
 from . import attempts
 from ._context import CURRENT_CALL
 

@@ -11,8 +11,8 @@ import threading
 from itertools import islice
 
 from anthropic_otel import AnthropicInstrumentor
-from anthropic_otel import streams as stream_states
 from anthropic_otel.fake import FakeAnthropic
+from anthropic_otel.state import stream as stream_states
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider

@@ -14,13 +14,13 @@ from typing import Any
 
 from opentelemetry.trace import Span, Status, StatusCode
 
-from . import semconv
-from ._guard import guard
-from ._runtime import Runtime
-from .dedup.detector import Ticket
-from .record.content import capped, is_sentinel, to_json
-from .record.errors import error_type as classify
-from .record.usage import Usage
+from .. import semconv
+from .._guard import guard
+from .._runtime import Runtime
+from ..dedup.detector import Ticket
+from ..extract.content import capped, is_sentinel, to_json
+from ..extract.errors import error_type as classify
+from ..extract.usage import Usage
 
 
 class CallRecord:
@@ -87,7 +87,7 @@ class CallRecord:
     # -- what hooks feed ------------------------------------------------------------------
     def take_message(self, message: Any) -> None:
         """A complete non-streamed Message (SDK object or dict)."""
-        from .record.usage import usage_from_message
+        from ..extract.usage import usage_from_message
 
         self.usage = usage_from_message(message)
         self.response_model = _field(message, "model")

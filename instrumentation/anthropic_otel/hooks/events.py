@@ -22,9 +22,9 @@ from typing import Any, Callable
 
 from .. import semconv
 from .._guard import guard
-from ..record.end_reasons import reason_for_exception
-from ..record.errors import api_error_type
-from ..streams import (
+from ..extract.end_reasons import reason_for_exception
+from ..extract.errors import api_error_type
+from ..state.stream import (
     KEPT_BLOCK,
     RESPONSE_ATTR,
     StreamState,

@@ -16,10 +16,10 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from .. import _runtime, semconv
-from .._call import CallRecord
 from .._guard import guard, report
-from ..streams import RESPONSE_ATTR, StreamState, watch_collection
-from . import _sockets, legacy, middleware
+from ..state.call import CallRecord
+from ..state.stream import RESPONSE_ATTR, StreamState, watch_collection
+from . import _sockets, middleware, send
 from ._context import CURRENT_CALL
 
 # Billed Messages calls; count_tokens and batches are not (batches are out of scope).
@@ -130,7 +130,7 @@ def _install_attempt_hook(client: Any, is_async: bool) -> None:
     """Every client gets its per-attempt hook, also one built before `instrument()` (at import time,
     before `opentelemetry-instrument` or a later `instrument()`): installed lazily on its first call."""
     if not middleware.SUPPORTED or not middleware.install_into(client):
-        legacy.install(client, is_async)
+        send.install(client, is_async)
 
 
 def _leave(token: contextvars.Token[CallRecord | None]) -> None:

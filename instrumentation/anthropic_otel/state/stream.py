@@ -29,11 +29,11 @@ import time
 import weakref
 from typing import Any, Callable
 
-from . import semconv
-from ._call import CallRecord
-from ._guard import guard, report
-from .record.end_reasons import outcome_error_type
-from .record.usage import StreamUsage
+from .. import semconv
+from .._guard import guard, report
+from ..extract.end_reasons import outcome_error_type
+from ..extract.usage import StreamUsage
+from .call import CallRecord
 
 # Where a stream's state rides along: an attribute on the HTTP response the stream reads.
 RESPONSE_ATTR = "_anthropic_otel_stream"
