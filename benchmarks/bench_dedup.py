@@ -33,6 +33,7 @@ from anthropic_otel import semconv  # noqa: E402
 from anthropic_otel.dedup import DuplicateDetector, MemoryStore, fingerprint  # noqa: E402
 from anthropic_otel.dedup.fingerprint import CAPPED_PREFIX, EXACT_LIMIT  # noqa: E402
 from anthropic_otel.fake import FakeAnthropic  # noqa: E402
+from anthropic_otel.recorder import Recorder  # noqa: E402
 from anthropic_otel.settings import Settings  # noqa: E402
 
 from tests.readers import data_points  # noqa: E402
@@ -179,8 +180,8 @@ def main() -> int:
     client = FakeAnthropic(keep_log=False).client()
     modes: dict[str, DuplicateDetector | None] = {
         "bare SDK": None,
-        "dedup off": DuplicateDetector(Settings(dedup="off"), meter),
-        "dedup memory": DuplicateDetector(Settings(dedup="memory"), meter),
+        "dedup off": DuplicateDetector(Settings(dedup="off"), Recorder(meter)),
+        "dedup memory": DuplicateDetector(Settings(dedup="memory"), Recorder(meter)),
     }
     server = None
     dropped_in_rounds = 0.0
@@ -196,7 +197,7 @@ def main() -> int:
             server = RedisServer(binary)
             server.start()
             modes["dedup redis"] = DuplicateDetector(
-                Settings(dedup="redis", dedup_redis_url=server.url), meter
+                Settings(dedup="redis", dedup_redis_url=server.url), Recorder(meter)
             )
 
         for detector in modes.values():  # warm up imports, caches, the worker thread and its connection

@@ -20,9 +20,10 @@ from wrapt import wrap_function_wrapper
 from . import _guard, _runtime
 from .dedup import DuplicateDetector
 from .pricing import PriceTable
-from .recorder import SCOPE_NAME, Instruments
+from .recorder import Recorder
+from .semconv import SCOPE_NAME
 from .settings import Settings, load_settings
-from .state import stream as stream_states
+from .state import watchdog
 from .state.stream import partial_text
 from .version import __version__
 
@@ -68,15 +69,15 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         settings = load_settings(**kwargs)
         meter = metrics.get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
         tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
-        instruments = Instruments(meter)
+        recorder = Recorder(meter, genai_latest=settings.genai_latest)
         _runtime.current = _runtime.Runtime(
             settings=settings,
-            instruments=instruments,
+            recorder=recorder,
             tracer=tracer,
             prices=PriceTable.load(settings.prices_file),
-            dedup=DuplicateDetector(settings, meter),
+            dedup=DuplicateDetector(settings, recorder),
         )
-        _guard.on_internal_error = instruments.count_internal_error
+        _guard.on_internal_error = recorder.internal_error
 
         from .hooks import events, middleware, request
 
@@ -91,7 +92,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for cls in _message_stream_classes():
             is_async = inspect.iscoroutinefunction(vars(cls)["close"])
             wrap_function_wrapper(cls, "close", events.aclose_wrapper if is_async else events.close_wrapper)
-        stream_states.register_exit_hook()
+        watchdog.register_exit_hook()
         if _sdk_first_end() is not None:
             wrap_function_wrapper(_TRACING, "FirstEnd.end", events.first_end_wrapper)
         if middleware.SUPPORTED:
@@ -115,8 +116,8 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if first_end is not None:
             unwrap(first_end, "end")
         # No stream span is left open: streams still open end as abandoned, before any provider shutdown.
-        stream_states.end_all_open()
-        stream_states.stop_watchdog()
+        watchdog.end_all_open()
+        watchdog.stop()
         runtime = _runtime.current
         # Middleware already inside live clients stays there but passes every call straight through.
         _runtime.current = None

@@ -1,4 +1,4 @@
-"""What an active `instrument()` holds: instruments, tracer, price table, duplicate detector, settings.
+"""What an active `instrument()` holds: the recorder, tracer, price table, duplicate detector, settings.
 
 Hooks read the module-level `current` on every call; `uninstrument()` sets it back to None, which
 turns every hook already attached (including middleware inside live clients) into a pass-through.
@@ -12,14 +12,14 @@ from opentelemetry.trace import Tracer
 
 from .dedup.detector import DuplicateDetector
 from .pricing import PriceTable
-from .recorder import Instruments
+from .recorder import Recorder
 from .settings import Settings
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    instruments: Instruments
+    recorder: Recorder
     tracer: Tracer
     prices: PriceTable
     dedup: DuplicateDetector

@@ -1,7 +1,9 @@
-"""The OTel instruments the package records into, created once per `instrument()` call.
+"""The one recorder: the only place that creates OTel instruments and adds to them.
 
-Instruments and attribute dicts are built once and reused: the hot path does no per-call
-allocation that could be cached (the overhead budget is a few microseconds per call).
+State objects (a call, a stream, the duplicate detector) tell the `Recorder` what happened, one
+method per event (`call_ended`, `attempt_ended`, `stream_ended`, `duplicate_seen`, ...); it picks
+the instruments and the attribute set. Instruments are created once per `instrument()` call and
+attribute dicts once per distinct set: the hot path allocates nothing that could be cached.
 
 Counters and up-down counters are summed here (`Sum`) and handed to the SDK through observable
 instruments when it collects: a synchronous SDK counter validates and hashes the attributes on
@@ -19,13 +21,16 @@ import os
 import threading
 import weakref
 from collections.abc import Iterable
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Final
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import Attributes
 
 from . import _guard, semconv
-from .version import __version__
+
+if TYPE_CHECKING:
+    from .extract.usage import Usage
+    from .pricing import CallCost
 
 _MAX_CACHED_KEYS = 4096
 # Attribute sets one Sum keeps apart: the OTel SDK's default cardinality limit, so by default our
@@ -155,8 +160,98 @@ if hasattr(os, "register_at_fork"):  # not on Windows
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-class Instruments:
-    def __init__(self, meter: Meter) -> None:
+class _AttributeSets:
+    """Attribute dicts of one shape, built once per key and reused; bounded, so a flood of model
+    names cannot grow it forever. A model string longer than `MAX_MODEL_CHARS` is cut."""
+
+    __slots__ = ("_build", "_cache")
+
+    def __init__(self, build: Callable[..., dict[str, Any]]) -> None:
+        self._build = build
+        self._cache: dict[Any, Attributes] = {}
+
+    def get(self, *key: Any) -> Attributes:
+        found = self._cache.get(key)
+        if found is None:
+            found = _cut_model(self._build(*key))
+            if len(self._cache) < _MAX_CACHED_KEYS:
+                self._cache[key] = found
+        return found
+
+
+def _model_attrs(model: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model}
+
+
+def _operation_attrs(model: str, error_type: str | None) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
+        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+        semconv.GEN_AI_REQUEST_MODEL: model,
+    }
+    if error_type:
+        attrs[semconv.ERROR_TYPE] = error_type
+    return attrs
+
+
+def _token_usage_attrs(model: str, token_type: str) -> dict[str, Any]:
+    attrs = _operation_attrs(model, None)
+    attrs[semconv.GEN_AI_TOKEN_TYPE] = token_type
+    return attrs
+
+
+def _modality_attrs(model: str) -> dict[str, Any]:
+    attrs = _operation_attrs(model, None)
+    # The API does not split usage by modality: the conventions' value for that case.
+    attrs[semconv.GEN_AI_TOKEN_MODALITY] = semconv.TOKEN_MODALITY_UNKNOWN
+    return attrs
+
+
+def _typed_attrs(model: str, token_type: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_TOKEN_TYPE: token_type}
+
+
+def _request_attrs(model: str, error_type: str | None, stream: bool) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        semconv.GEN_AI_REQUEST_MODEL: model,
+        semconv.ANTHROPIC_REQUEST_OUTCOME: semconv.OUTCOME_ERROR if error_type else semconv.OUTCOME_SUCCESS,
+    }
+    if error_type:
+        attrs[semconv.ERROR_TYPE] = error_type
+    attrs[semconv.ANTHROPIC_REQUEST_STREAM] = stream
+    return attrs
+
+
+def _attempt_attrs(model: str, status: int | None, error_type: str | None) -> dict[str, Any]:
+    attrs: dict[str, Any] = {semconv.GEN_AI_REQUEST_MODEL: model}
+    if status is not None:
+        attrs[semconv.HTTP_RESPONSE_STATUS_CODE] = status
+    if error_type is not None:
+        attrs[semconv.ERROR_TYPE] = error_type
+    return attrs
+
+
+def _model_error_attrs(model: str, error_type: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ERROR_TYPE: error_type}
+
+
+def _end_reason_attrs(model: str, reason: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_STREAM_END_REASON: reason}
+
+
+def _duplicate_attrs(model: str, state: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_DUPLICATE_STATE: state}
+
+
+_REDIS_STORE: Final[Attributes] = {semconv.ANTHROPIC_DEDUP_STORE: "redis"}
+_ALWAYS_SAMPLED: Final = (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT)
+
+
+class Recorder:
+    """Records what state objects report; `genai_latest` switches the GenAI metrics to the newest
+    conventions' names (`OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`)."""
+
+    def __init__(self, meter: Meter, genai_latest: bool = False) -> None:
         def histogram(spec: semconv.Instrument, buckets: tuple[float, ...]) -> Histogram:
             try:
                 created = meter.create_histogram(
@@ -184,44 +279,151 @@ class Instruments:
         def updown(spec: semconv.Instrument) -> Sum:
             return observed(spec, meter.create_observable_up_down_counter)
 
-        self.duration = histogram(semconv.GEN_AI_CLIENT_OPERATION_DURATION, semconv.DURATION_BUCKETS_S)
-        self.token_usage = histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE, semconv.TOKEN_BUCKETS)
-        self.time_to_first_chunk = histogram(
-            semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, semconv.DURATION_BUCKETS_S
-        )
-        self.tokens = counter(semconv.ANTHROPIC_TOKENS)
-        self.cost = counter(semconv.ANTHROPIC_COST)
-        self.cost_uncached = counter(semconv.ANTHROPIC_COST_UNCACHED)
-        self.requests = counter(semconv.ANTHROPIC_REQUESTS)
-        self.attempts = counter(semconv.ANTHROPIC_ATTEMPTS)
-        self.streams = counter(semconv.ANTHROPIC_STREAMS)
-        self.streams_active = updown(semconv.ANTHROPIC_STREAMS_ACTIVE)
-        self.streams_stalled = updown(semconv.ANTHROPIC_STREAMS_STALLED)
-        self.retries_unacknowledged = counter(semconv.ANTHROPIC_RETRIES_UNACKNOWLEDGED)
-        self.usage_malformed = counter(semconv.ANTHROPIC_USAGE_MALFORMED_RESPONSES)
+        self.genai_latest = genai_latest
+        if genai_latest:
+            self._duration = histogram(semconv.GEN_AI_CLIENT_INFERENCE_DURATION, semconv.DURATION_BUCKETS_S)
+            self._time_to_first_chunk = histogram(
+                semconv.GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK, semconv.DURATION_BUCKETS_S
+            )
+            self._input_tokens = histogram(
+                semconv.GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS, semconv.TOKEN_BUCKETS
+            )
+            self._output_tokens = histogram(
+                semconv.GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS, semconv.TOKEN_BUCKETS
+            )
+            self._usage_input = counter(semconv.GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS)
+            self._usage_output = counter(semconv.GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS)
+            self._usage_cache_read = counter(semconv.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS)
+            self._usage_cache_write = counter(semconv.GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS)
+        else:
+            self._duration = histogram(semconv.GEN_AI_CLIENT_OPERATION_DURATION, semconv.DURATION_BUCKETS_S)
+            self._time_to_first_chunk = histogram(
+                semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, semconv.DURATION_BUCKETS_S
+            )
+            self._token_usage = histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE, semconv.TOKEN_BUCKETS)
+        self._tokens = counter(semconv.ANTHROPIC_TOKENS)
+        self._cost = counter(semconv.ANTHROPIC_COST)
+        self._cost_uncached = counter(semconv.ANTHROPIC_COST_UNCACHED)
+        self._requests = counter(semconv.ANTHROPIC_REQUESTS)
+        self._attempts = counter(semconv.ANTHROPIC_ATTEMPTS)
+        self._streams = counter(semconv.ANTHROPIC_STREAMS)
+        self._streams_active = updown(semconv.ANTHROPIC_STREAMS_ACTIVE)
+        self._streams_stalled = updown(semconv.ANTHROPIC_STREAMS_STALLED)
+        self._retries_unacknowledged = counter(semconv.ANTHROPIC_RETRIES_UNACKNOWLEDGED)
+        self._usage_malformed = counter(semconv.ANTHROPIC_USAGE_MALFORMED_RESPONSES)
+        self._duplicates = counter(semconv.ANTHROPIC_DUPLICATES)
+        self._duplicates_tokens = counter(semconv.ANTHROPIC_DUPLICATES_TOKENS)
+        self._dedup_store_errors = counter(semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS)
+        self._dedup_dropped = counter(semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
         # Synchronous: rare, and reported from wherever a failure is caught.
-        self.internal_errors = meter.create_counter(
+        self._internal_errors = meter.create_counter(
             semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS.name,
             unit=semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS.unit,
             description=semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS.description,
         )
-        self._attrs: dict[tuple[Any, ...], Attributes] = {}
+        # Every attribute set this recorder uses, by shape.
+        self._by_model = _AttributeSets(_model_attrs)
+        self._by_operation = _AttributeSets(_operation_attrs)
+        self._by_token_usage = _AttributeSets(_token_usage_attrs)
+        self._by_modality = _AttributeSets(_modality_attrs)
+        self._by_token_type = _AttributeSets(_typed_attrs)
+        self._by_request = _AttributeSets(_request_attrs)
+        self._by_attempt = _AttributeSets(_attempt_attrs)
+        self._by_model_error = _AttributeSets(_model_error_attrs)
+        self._by_end_reason = _AttributeSets(_end_reason_attrs)
+        self._by_duplicate = _AttributeSets(_duplicate_attrs)
 
-    def attrs(self, key: tuple[Any, ...], build: Callable[[], Attributes]) -> Attributes:
-        """A cached attribute dict for `key`; bounded so a flood of model names cannot grow it forever.
+    # -- a call --------------------------------------------------------------------------------
+    def call_ended(
+        self,
+        model: str,
+        stream: bool,
+        error_type: str | None,
+        duration_s: float,
+        first_chunk_s: float | None,
+        usage: Usage | None,
+        cost: CallCost | None,
+    ) -> None:
+        """One logical call ended (all its attempts, and its whole stream)."""
+        self._duration.record(duration_s, self._by_operation.get(model, error_type))
+        self._requests.add(1, self._by_request.get(model, error_type, stream))
+        if first_chunk_s is not None:
+            self._time_to_first_chunk.record(first_chunk_s, self._by_operation.get(model, None))
+        if usage is not None and usage.malformed:
+            # The request's outcome stands; its impossible token counts are left out of every
+            # token, cost and histogram series (one would poison the cumulative counters for good).
+            self._usage_malformed.add(1, self._by_model.get(model))
+            return
+        if self.genai_latest:
+            self._genai_latest_usage(model, error_type, usage)
+        elif usage is not None:
+            self._token_usage.record(usage.total_input, self._by_token_usage.get(model, semconv.TOKEN_INPUT))
+            self._token_usage.record(usage.output, self._by_token_usage.get(model, semconv.TOKEN_OUTPUT))
+        if usage is None:
+            return
+        for token_type, count in usage.by_type():
+            # Input and output always get a sample so their series exist; cache kinds only when used.
+            if count or token_type in _ALWAYS_SAMPLED:
+                self._tokens.add(count, self._by_token_type.get(model, token_type))
+        if cost is None:
+            return
+        for token_type, usd in cost.by_type:
+            if usd or token_type in _ALWAYS_SAMPLED:
+                self._cost.add(usd, self._by_token_type.get(model, token_type))
+        self._cost_uncached.add(cost.uncached_total, self._by_model.get(model))
 
-        A model string longer than `MAX_MODEL_CHARS` is cut to that length (built dicts only: the
-        cached ones were cut when built).
-        """
-        found = self._attrs.get(key)
-        if found is None:
-            found = _cut_model(build())
-            if len(self._attrs) < _MAX_CACHED_KEYS:
-                self._attrs[key] = found
-        return found
+    def _genai_latest_usage(self, model: str, error_type: str | None, usage: Usage | None) -> None:
+        """The newest GenAI token metrics: a call without usage (it failed) is recorded as 0."""
+        total_input = usage.total_input if usage is not None else 0
+        output = usage.output if usage is not None else 0
+        by_operation = self._by_operation.get(model, error_type)
+        self._input_tokens.record(total_input, by_operation)
+        self._output_tokens.record(output, by_operation)
+        by_modality = self._by_modality.get(model)
+        self._usage_input.add(total_input, by_modality)
+        self._usage_output.add(output, by_modality)
+        self._usage_cache_read.add(usage.cache_read if usage is not None else 0, by_modality)
+        self._usage_cache_write.add(usage.cache_write if usage is not None else 0, by_modality)
 
-    def count_internal_error(self, site: str) -> None:
-        self.internal_errors.add(1, {semconv.ANTHROPIC_INTERNAL_ERROR_SITE: site})
+    def attempt_ended(self, model: str, status: int | None, error_type: str | None) -> None:
+        """One HTTP attempt ended: with a response (`status`) or without (`status` None)."""
+        self._attempts.add(1, self._by_attempt.get(model, status, error_type))
+
+    def retry_unacknowledged(self, model: str, error_type: str) -> None:
+        """A retry is sent after an attempt that may have reached the server (`error_type`)."""
+        self._retries_unacknowledged.add(1, self._by_model_error.get(model, error_type))
+
+    # -- a stream ------------------------------------------------------------------------------
+    def stream_opened(self, model: str) -> None:
+        self._streams_active.add(1, self._by_model.get(model))
+
+    def stream_stalled(self, model: str) -> None:
+        self._streams_stalled.add(1, self._by_model.get(model))
+
+    def stream_resumed(self, model: str) -> None:
+        """A stalled stream received an event again, or ended."""
+        self._streams_stalled.add(-1, self._by_model.get(model))
+
+    def stream_ended(self, model: str, reason: str) -> None:
+        self._streams_active.add(-1, self._by_model.get(model))
+        self._streams.add(1, self._by_end_reason.get(model, reason))
+
+    # -- duplicates ----------------------------------------------------------------------------
+    def duplicate_seen(self, model: str, state: str) -> None:
+        self._duplicates.add(1, self._by_duplicate.get(model, state))
+
+    def duplicate_billed(self, model: str, state: str, tokens: int) -> None:
+        self._duplicates_tokens.add(tokens, self._by_duplicate.get(model, state))
+
+    def dedup_store_failed(self) -> None:
+        self._dedup_store_errors.add(1, _REDIS_STORE)
+
+    def dedup_dropped(self) -> None:
+        self._dedup_dropped.add(1, _REDIS_STORE)
+
+    # -- ourselves -----------------------------------------------------------------------------
+    def internal_error(self, site: str) -> None:
+        self._internal_errors.add(1, {semconv.ANTHROPIC_INTERNAL_ERROR_SITE: site})
 
 
 def _cut_model(attributes: Attributes) -> Attributes:
@@ -233,7 +435,3 @@ def _cut_model(attributes: Attributes) -> Attributes:
         cut[semconv.GEN_AI_REQUEST_MODEL] = model[:MAX_MODEL_CHARS]
         return cut
     return attributes
-
-
-SCOPE_NAME = "anthropic_otel"
-SCOPE_VERSION = __version__

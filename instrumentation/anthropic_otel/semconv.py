@@ -9,7 +9,7 @@ Names are API: change one only with a changelog entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 # --- GenAI semantic-convention attributes (as the SDK's own tracing writes them) ---------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
@@ -79,6 +79,8 @@ TOKEN_TYPES: Final = (TOKEN_INPUT, TOKEN_OUTPUT, TOKEN_CACHE_WRITE_5M, TOKEN_CAC
 OUTCOME_SUCCESS: Final = "success"
 OUTCOME_ERROR: Final = "error"
 
+# The closed list of stream end reasons, as a type: every way a stream ends maps to one of them.
+EndReason = Literal["complete", "error", "timeout", "unexpected_close", "cancelled", "abandoned"]
 END_COMPLETE: Final = "complete"
 END_ERROR: Final = "error"
 END_TIMEOUT: Final = "timeout"
@@ -285,6 +287,89 @@ ANTHROPIC_USAGE_MALFORMED_RESPONSES: Final = Instrument(
     (GEN_AI_REQUEST_MODEL,),
 )
 
+# --- GenAI metrics of the newest conventions (OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental) --
+# From the `semantic-conventions-genai` repository (docs/gen-ai/client-inference.md and
+# gen-ai-token-metrics.md, read 2026-12-04): they replace the three GenAI metrics above, which are
+# then not recorded. `.time_per_output_chunk` (one sample per streamed chunk) and the reasoning-token
+# counter (the API does not report reasoning tokens apart from output) are not recorded.
+GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"
+# The conventions' modality for usage a provider does not split by modality, as the API's usage is.
+TOKEN_MODALITY_UNKNOWN: Final = "unknown"
+_GENAI_LATEST_ATTRIBUTES: Final = (GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL)
+
+GEN_AI_CLIENT_INFERENCE_DURATION: Final = Instrument(
+    "gen_ai.client.inference.duration",
+    HISTOGRAM,
+    "s",
+    "Duration of one logical call, all SDK retries and the whole stream included.",
+    (*_GENAI_LATEST_ATTRIBUTES, ERROR_TYPE),
+)
+GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK: Final = Instrument(
+    "gen_ai.client.inference.time_to_first_chunk",
+    HISTOGRAM,
+    "s",
+    "Streams only: time from the call to the first streamed chunk.",
+    _GENAI_LATEST_ATTRIBUTES,
+)
+GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS: Final = Instrument(
+    "gen_ai.client.inference.operation.input_tokens",
+    HISTOGRAM,
+    "{token}",
+    "Input tokens per call, cache reads and writes included; 0 for a call that got no usage.",
+    (*_GENAI_LATEST_ATTRIBUTES, ERROR_TYPE),
+)
+GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS: Final = Instrument(
+    "gen_ai.client.inference.operation.output_tokens",
+    HISTOGRAM,
+    "{token}",
+    "Output tokens per call; 0 for a call that got no usage.",
+    (*_GENAI_LATEST_ATTRIBUTES, ERROR_TYPE),
+)
+GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS: Final = Instrument(
+    "gen_ai.client.inference.usage.input_tokens",
+    COUNTER,
+    "{token}",
+    "Input tokens, cache reads and writes included.",
+    (*_GENAI_LATEST_ATTRIBUTES, GEN_AI_TOKEN_MODALITY),
+)
+GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS: Final = Instrument(
+    "gen_ai.client.inference.usage.output_tokens",
+    COUNTER,
+    "{token}",
+    "Output tokens.",
+    (*_GENAI_LATEST_ATTRIBUTES, GEN_AI_TOKEN_MODALITY),
+)
+GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS: Final = Instrument(
+    "gen_ai.client.inference.usage.cache_read.input_tokens",
+    COUNTER,
+    "{token}",
+    "Input tokens read from the prompt cache (a part of the input tokens).",
+    (*_GENAI_LATEST_ATTRIBUTES, GEN_AI_TOKEN_MODALITY),
+)
+GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = Instrument(
+    "gen_ai.client.inference.usage.cache_write.input_tokens",
+    COUNTER,
+    "{token}",
+    "Input tokens written to the prompt cache, 5m and 1h (a part of the input tokens).",
+    (*_GENAI_LATEST_ATTRIBUTES, GEN_AI_TOKEN_MODALITY),
+)
+# Recorded instead of GENAI_DEFAULT_INSTRUMENTS when the opt-in names gen_ai_latest_experimental.
+GENAI_LATEST_INSTRUMENTS: Final = (
+    GEN_AI_CLIENT_INFERENCE_DURATION,
+    GEN_AI_CLIENT_INFERENCE_TIME_TO_FIRST_CHUNK,
+    GEN_AI_CLIENT_INFERENCE_OPERATION_INPUT_TOKENS,
+    GEN_AI_CLIENT_INFERENCE_OPERATION_OUTPUT_TOKENS,
+    GEN_AI_CLIENT_INFERENCE_USAGE_INPUT_TOKENS,
+    GEN_AI_CLIENT_INFERENCE_USAGE_OUTPUT_TOKENS,
+    GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_CLIENT_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS,
+)
+GENAI_DEFAULT_INSTRUMENTS: Final = (
+    GEN_AI_CLIENT_OPERATION_DURATION,
+    GEN_AI_CLIENT_TOKEN_USAGE,
+    GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK,
+)
+
 # Instruments this release records. Listed ones not yet recorded are documented as planned.
 INSTRUMENTS: Final = (
     GEN_AI_CLIENT_OPERATION_DURATION,
@@ -383,6 +468,10 @@ ENV_STREAM_IDLE_ENFORCE: Final = "ANTHROPIC_OTEL_STREAM_IDLE_ENFORCE"
 ENV_CAPTURE_CONTENT_MAX_CHARS: Final = "ANTHROPIC_OTEL_CAPTURE_CONTENT_MAX_CHARS"
 # The GenAI instrumentations' standard content switch, honoured when ours is not set.
 ENV_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+# OTel's switch for semantic-convention transitions (a comma-separated list); the value below in it
+# makes the GenAI metrics follow the newest conventions (GENAI_LATEST_INSTRUMENTS).
+ENV_SEMCONV_STABILITY_OPT_IN: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
+SEMCONV_OPT_IN_GENAI_LATEST: Final = "gen_ai_latest_experimental"
 
 ENUMS: Final = {
     ANTHROPIC_TOKEN_TYPE: TOKEN_TYPES,
@@ -392,6 +481,9 @@ ENUMS: Final = {
     ANTHROPIC_DUPLICATE_STATE: (DUPLICATE_IN_FLIGHT, DUPLICATE_COMPLETED),
     ANTHROPIC_FALLBACK_REASON: FALLBACK_REASONS,
 }
+
+# The instrumentation scope of our meter and tracer.
+SCOPE_NAME: Final = "anthropic_otel"
 
 # Logger names users can filter on.
 LOGGER: Final = "anthropic_otel"

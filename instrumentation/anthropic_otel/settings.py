@@ -35,6 +35,8 @@ class Settings:
     # ~4,000 tokens: a whole minimum cacheable prompt (1,024-4,096 tokens by model) stays readable,
     # and a span's three content values stay far below the 4 MiB an OTLP/gRPC message may carry.
     capture_content_max_chars: int = 16384
+    # GenAI metrics under the newest conventions' names (see semconv.GENAI_LATEST_INSTRUMENTS).
+    genai_latest: bool = False
 
 
 def _parse_bool(raw: str) -> bool:
@@ -84,6 +86,11 @@ def _parse_non_negative_float(raw: str) -> float:
     return value
 
 
+def _parse_opt_in(raw: str) -> bool:
+    """OTel's transition switch: a comma-separated list of opt-ins, ours among others or not."""
+    return semconv.SEMCONV_OPT_IN_GENAI_LATEST in {part.strip().lower() for part in raw.split(",")}
+
+
 def _parse_dedup(raw: str) -> str:
     value = raw.strip().lower()
     if value not in DEDUP_MODES:
@@ -106,6 +113,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "stream_idle_timeout_s": (semconv.ENV_STREAM_IDLE_TIMEOUT_S, _parse_positive_float),
     "stream_idle_enforce": (semconv.ENV_STREAM_IDLE_ENFORCE, _parse_bool),
     "capture_content_max_chars": (semconv.ENV_CAPTURE_CONTENT_MAX_CHARS, _parse_max_chars),
+    "genai_latest": (semconv.ENV_SEMCONV_STABILITY_OPT_IN, _parse_opt_in),
 }
 
 
@@ -153,6 +161,8 @@ def _warn_ignored(source: str, raw: Any, err: Exception, default: Any) -> None:
 
 def _coerce(raw: Any, name: str, parse: Callable[[str], Any]) -> Any:
     """Keyword arguments may be typed values already; they still go through the same checks."""
+    if isinstance(raw, bool) and name == "genai_latest":
+        return raw  # instrument(genai_latest=True): a switch, not a list of opt-ins
     if isinstance(raw, bool) or name in ("prices_file", "dedup_redis_url", "dedup_hmac_key"):
         return parse(str(raw).lower() if isinstance(raw, bool) else str(raw))
     if isinstance(raw, (int, float)):

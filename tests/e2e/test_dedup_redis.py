@@ -18,6 +18,7 @@ from anthropic_otel import semconv
 from anthropic_otel.dedup import DuplicateDetector, Ticket, fingerprint
 from anthropic_otel.dedup.redis_store import KEY_PREFIX
 from anthropic_otel.fake import FakeAnthropic
+from anthropic_otel.recorder import Recorder
 from anthropic_otel.settings import Settings
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -52,7 +53,7 @@ class Fleet:
         provider = MeterProvider(metric_readers=[reader])
         detector = DuplicateDetector(
             Settings(dedup="redis", dedup_redis_url=url, dedup_window_s=86400.0),
-            provider.get_meter("t"),
+            Recorder(provider.get_meter("t")),
             **kwargs,
         )
         self.providers.append(provider)
@@ -228,7 +229,7 @@ def test_hmac_key_is_used_for_redis_keys(redis_server: RedisServer, fleet: Fleet
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     settings = Settings(dedup="redis", dedup_redis_url=redis_server.url, dedup_hmac_key="fleet-secret")
-    detector = DuplicateDetector(settings, provider.get_meter("t"))
+    detector = DuplicateDetector(settings, Recorder(provider.get_meter("t")))
     try:
         started(detector, BODY)
         key = KEY_PREFIX + fingerprint(BODY, b"fleet-secret")
@@ -242,6 +243,7 @@ def test_hmac_key_is_used_for_redis_keys(redis_server: RedisServer, fleet: Fleet
 UNKEYED_PROCESS = """
 import logging, sys
 from anthropic_otel.dedup import DuplicateDetector
+from anthropic_otel.recorder import Recorder
 from anthropic_otel.settings import Settings
 from opentelemetry.sdk.metrics import MeterProvider
 
@@ -249,10 +251,10 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message
 meter = MeterProvider().get_meter("t")
 url = sys.argv[1]
 detectors = [
-    DuplicateDetector(Settings(dedup="memory"), meter),
-    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url, dedup_hmac_key="fleet-secret"), meter),
-    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url), meter),
-    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url), meter),
+    DuplicateDetector(Settings(dedup="memory"), Recorder(meter)),
+    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url, dedup_hmac_key="fleet-secret"), Recorder(meter)),
+    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url), Recorder(meter)),
+    DuplicateDetector(Settings(dedup="redis", dedup_redis_url=url), Recorder(meter)),
 ]
 for detector in detectors:
     detector.shutdown()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from anthropic_otel.fake import FakeAnthropic
-from anthropic_otel.state import stream as stream_states
+from anthropic_otel.state import watchdog
 
 from tests.polling import wait_for
 
@@ -50,8 +50,8 @@ async def _adrop_in_cycle(c: Any) -> None:
 @pytest.fixture
 def watchdog_held(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No watchdog thread: what the collection itself did stays visible until the test drains it."""
-    stream_states.stop_watchdog()
-    monkeypatch.setattr(stream_states._WATCHDOG, "ensure_running", lambda _timeout_s: None)
+    watchdog.stop()
+    monkeypatch.setattr(watchdog._WATCHDOG, "ensure_running", lambda _timeout_s: None)
     yield
 
 
@@ -92,13 +92,13 @@ def test_collection_while_this_thread_holds_the_stream_lock(
     def drop_and_collect_under_the_lock() -> None:
         with _no_automatic_collection():
             _drop_in_cycle(c)
-            with stream_states._lock:
+            with watchdog._lock:
                 gc.collect()
 
     _in_thread(drop_and_collect_under_the_lock)
     assert telemetry.points("anthropic.streams") == []
-    assert stream_states._collected.qsize() == 1
-    stream_states.record_collected_ends()
+    assert watchdog._collected.qsize() == 1
+    watchdog.record_collected_ends()
     assert_one_stream(telemetry, "abandoned")
 
 
@@ -109,16 +109,16 @@ def test_collection_inside_a_metric_sum_lock(telemetry: Any, watchdog_held: None
 
     runtime = _runtime.current
     assert runtime is not None
-    sums = runtime.instruments
+    sums = runtime.recorder
 
     def drop_and_collect_under_the_locks() -> None:
         with _no_automatic_collection():
             _drop_in_cycle(c)
-            with sums.streams._lock, sums.streams_active._lock, sums.requests._lock:
+            with sums._streams._lock, sums._streams_active._lock, sums._requests._lock:
                 gc.collect()
 
     _in_thread(drop_and_collect_under_the_locks)
-    stream_states.record_collected_ends()
+    watchdog.record_collected_ends()
     assert_one_stream(telemetry, "abandoned")
 
 

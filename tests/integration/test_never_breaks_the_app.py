@@ -15,8 +15,8 @@ from anthropic_otel import pricing
 from anthropic_otel.dedup import MemoryStore, detector
 from anthropic_otel.extract import usage
 from anthropic_otel.fake import FakeAnthropic
-from anthropic_otel.hooks import events as streams
 from anthropic_otel.hooks import request as _calls
+from anthropic_otel.recorder import Recorder
 from anthropic_otel.state import call as _call
 from anthropic_otel.state import stream as stream_states
 
@@ -32,23 +32,27 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 
 SABOTAGE: dict[str, tuple[Any, str]] = {
     "call.start": (_calls, "_start"),
-    "call.on_result": (_calls, "_on_result"),
-    "call.take_message": (_call.CallRecord, "take_message"),
-    "call.enrich_span": (_call.CallRecord, "enrich_span"),
-    "call.record": (_call.CallRecord, "_record"),
-    "usage.from_message": (usage, "usage_from_message"),
+    "call.returned": (_call.CallState, "returned"),
+    "call.take_message": (_call.CallState, "take_message"),
+    "call.enrich_span": (_call.CallState, "enrich_span"),
+    "call.record": (_call.CallState, "_record"),
+    "usage.from_message": (_call, "usage_from_message"),
     "usage.stream_feed": (usage.StreamUsage, "feed"),
     "pricing.cost": (pricing.PriceTable, "cost"),
-    "stream.event": (streams, "_on_event"),
-    "stream.first_delta": (streams, "_on_first_delta"),
-    "stream.state": (_calls, "StreamState"),
+    "stream.open": (_call, "open_stream"),
+    "stream.event": (stream_states.StreamState, "_event"),
+    "stream.first_delta": (stream_states.StreamState, "_first_delta"),
     "stream.end": (stream_states.StreamState, "end"),
     "stream.record_end": (stream_states.StreamState, "_record_end"),
-    "attempt.end": (_call.CallRecord, "end_attempt"),
-    "attempt.begin": (_call.CallRecord, "begin_attempt"),
+    "attempt.end": (_call.CallState, "_attempt_ended"),
+    "attempt.begin": (_call.CallState, "attempt_started"),
     "dedup.fingerprint": (detector, "fingerprint"),
     "dedup.memory_begin": (MemoryStore, "begin"),
-    "dedup.settle": (_call.CallRecord, "_settle_dedup"),
+    "dedup.settle": (_call.CallState, "_settle_dedup"),
+    "recorder.call_ended": (Recorder, "call_ended"),
+    "recorder.attempt_ended": (Recorder, "attempt_ended"),
+    "recorder.stream_ended": (Recorder, "stream_ended"),
+    "recorder.duplicate_seen": (Recorder, "duplicate_seen"),
 }
 
 

@@ -25,8 +25,8 @@ from anthropic_otel import partial_text
 from anthropic_otel.fake import FakeAnthropic, reply_text
 from anthropic_otel.fake.server import make_server
 from anthropic_otel.fake.transport import resolve_lib
-from anthropic_otel.hooks._sockets import response_socket
-from anthropic_otel.hooks.request import _closer
+from anthropic_otel.state._sockets import response_socket
+from anthropic_otel.state.closing import closer
 
 from tests.polling import wait_for
 
@@ -176,7 +176,7 @@ def test_a_stream_read_to_its_end_leaves_its_pooled_connection_alone(telemetry: 
             assert len(list(stream)) == 2 + 12 + 3  # two starts, 12 deltas, three ends (no ping)
         sock = response_socket(stream.response)
         assert sock is not None
-        _closer(stream.response, None)()  # what the watchdog would run
+        closer(stream.response)()  # what the watchdog would run
         # Still connected and idle: a shut-down socket would read as at end of file at once.
         assert select.select([sock], [], [], 0) == ([], [], [])
         again = client.messages.create(stream=True, **{**ARGS, "extra_headers": {}})

@@ -232,17 +232,17 @@ def test_garbage_collection_records_no_metric_inside_the_collection(
 ) -> None:
     """A collection can run inside the metrics SDK's locks (it did, in a reader's collect): recording
     from a finalizer there deadlocks the process. The end is queued; the watchdog records it."""
-    from anthropic_otel.state import stream as stream_states
+    from anthropic_otel.state import watchdog
 
-    stream_states.stop_watchdog()
-    monkeypatch.setattr(stream_states._WATCHDOG, "ensure_running", lambda _timeout_s: None)
+    watchdog.stop()
+    monkeypatch.setattr(watchdog._WATCHDOG, "ensure_running", lambda _timeout_s: None)
     fake = FakeAnthropic()
     c = sdk.client(fake, False)
     c.messages.create(stream=True, **_kwargs())
     gc.collect()
     assert telemetry.points("anthropic.streams") == []
-    assert stream_states._collected.qsize() == 1
-    stream_states.record_collected_ends()
+    assert watchdog._collected.qsize() == 1
+    watchdog.record_collected_ends()
     assert_one_stream(telemetry, "abandoned")
 
 

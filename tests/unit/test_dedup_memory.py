@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from anthropic_otel import semconv
 from anthropic_otel.dedup import DuplicateDetector, MemoryStore, fingerprint
+from anthropic_otel.recorder import Recorder
 from anthropic_otel.settings import Settings
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -216,7 +217,7 @@ def test_threads_racing_on_one_fingerprint_see_exactly_one_first() -> None:
 
 
 def test_same_request_twice_counts_one_completed_duplicate_and_its_tokens(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(), metrics.meter)
+    detector = DuplicateDetector(Settings(), Recorder(metrics.meter))
     first = detector.start(MODEL, BODY)
     assert first is not None and first.state is None and first.checked
     detector.complete(first, 120)
@@ -229,7 +230,7 @@ def test_same_request_twice_counts_one_completed_duplicate_and_its_tokens(metric
 
 
 def test_concurrent_copy_is_an_in_flight_duplicate(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(), metrics.meter)
+    detector = DuplicateDetector(Settings(), Recorder(metrics.meter))
     first = detector.start(MODEL, BODY)
     second = detector.start(MODEL, BODY)
     other = detector.start(MODEL, OTHER)
@@ -245,7 +246,7 @@ def test_concurrent_copy_is_an_in_flight_duplicate(metrics: Metrics) -> None:
 
 
 def test_failed_call_clears_its_mark_and_is_never_completed(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(), metrics.meter)
+    detector = DuplicateDetector(Settings(), Recorder(metrics.meter))
     failed = detector.start(MODEL, BODY)
     assert failed is not None
     detector.fail(failed)
@@ -256,7 +257,7 @@ def test_failed_call_clears_its_mark_and_is_never_completed(metrics: Metrics) ->
 
 
 def test_fail_after_another_ticket_took_over_leaves_the_completed_mark(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(), metrics.meter)
+    detector = DuplicateDetector(Settings(), Recorder(metrics.meter))
     first = detector.start(MODEL, BODY)
     second = detector.start(MODEL, BODY)
     assert first is not None and second is not None
@@ -268,7 +269,7 @@ def test_fail_after_another_ticket_took_over_leaves_the_completed_mark(metrics: 
 
 
 def test_window_setting_bounds_completed_duplicates(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(dedup_window_s=30.0), metrics.meter)
+    detector = DuplicateDetector(Settings(dedup_window_s=30.0), Recorder(metrics.meter))
     clock = Clock()
     detector.memory = MemoryStore(clock=clock)
     ticket = detector.start(MODEL, BODY)
@@ -283,14 +284,14 @@ def test_window_setting_bounds_completed_duplicates(metrics: Metrics) -> None:
 
 
 def test_hmac_key_from_settings_is_used(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(dedup_hmac_key="k3y"), metrics.meter)
+    detector = DuplicateDetector(Settings(dedup_hmac_key="k3y"), Recorder(metrics.meter))
     ticket = detector.start(MODEL, BODY)
     assert ticket is not None
     assert ticket.fp == fingerprint(BODY, b"k3y") != fingerprint(BODY)
 
 
 def test_off_returns_no_ticket_and_records_nothing(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(dedup="off"), metrics.meter)
+    detector = DuplicateDetector(Settings(dedup="off"), Recorder(metrics.meter))
     assert detector.start(MODEL, BODY) is None
     assert detector.start(MODEL, BODY) is None
     assert len(detector.memory) == 0
@@ -298,7 +299,7 @@ def test_off_returns_no_ticket_and_records_nothing(metrics: Metrics) -> None:
 
 
 def test_redis_without_url_falls_back_to_memory(metrics: Metrics, caplog: pytest.LogCaptureFixture) -> None:
-    detector = DuplicateDetector(Settings(dedup="redis"), metrics.meter)
+    detector = DuplicateDetector(Settings(dedup="redis"), Recorder(metrics.meter))
     assert detector.store_name == "memory"
     assert semconv.ENV_DEDUP_REDIS_URL in caplog.text
     first, second = detector.start(MODEL, BODY), detector.start(MODEL, BODY)
@@ -306,14 +307,14 @@ def test_redis_without_url_falls_back_to_memory(metrics: Metrics, caplog: pytest
 
 
 def test_unfingerprintable_body_gives_no_ticket_and_never_raises(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(), metrics.meter)
+    detector = DuplicateDetector(Settings(), Recorder(metrics.meter))
     messages = iter([{"role": "user", "content": "Hi"}])
     assert detector.start(MODEL, {**BODY, "messages": messages}) is None
     assert next(messages) == {"role": "user", "content": "Hi"}
 
 
 def test_concurrent_asyncio_tasks_count_exactly(metrics: Metrics) -> None:
-    detector = DuplicateDetector(Settings(), metrics.meter)
+    detector = DuplicateDetector(Settings(), Recorder(metrics.meter))
 
     async def call(i: int) -> None:
         ticket = detector.start(MODEL, {**BODY, "max_tokens": 64 + i % 10})
@@ -331,7 +332,7 @@ def test_concurrent_asyncio_tasks_count_exactly(metrics: Metrics) -> None:
 
 
 def test_start_costs_a_few_microseconds() -> None:
-    detector = DuplicateDetector(Settings(), MeterProvider().get_meter("t"))
+    detector = DuplicateDetector(Settings(), Recorder(MeterProvider().get_meter("t")))
     bodies = [{**BODY, "max_tokens": i} for i in range(20_000)]
     started = time.perf_counter()
     for body in bodies:

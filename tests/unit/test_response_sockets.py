@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from anthropic_otel.fake.transport import resolve_lib
-from anthropic_otel.hooks._sockets import response_socket, shut_down
+from anthropic_otel.state._sockets import response_socket, shut_down
 
 HTTPX = importlib.import_module(resolve_lib())
 HTTPCORE = importlib.import_module(resolve_lib().replace("httpx", "httpcore"))

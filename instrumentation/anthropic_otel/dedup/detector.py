@@ -1,4 +1,4 @@
-"""Duplicate-request detection: one `Ticket` per call, states from the memory or Redis store, metrics.
+"""Duplicate-request detection: one `Ticket` per call, states from the memory or Redis store.
 
 `start()` runs on the calling thread at the start of each logical call (the SDK's retries of that
 call are attempts of the same ticket, never duplicates). With the memory store the answer is known
@@ -7,8 +7,8 @@ that one daemon thread drains in pipelined batches; a full queue drops the opera
 The worker mirrors every operation into a local memory store, so when Redis fails (one warning per
 outage, every failed round trip counted) it answers from memory at once and probes Redis again
 every second until it is back; a full queue is logged the same way (one warning when dropping
-starts, one line when operations are accepted again). `anthropic.duplicates` is recorded when a
-ticket's state becomes known, `anthropic.duplicates.tokens` once the state is known and the call
+starts, one line when operations are accepted again). The recorder is told of a duplicate when a
+ticket's state becomes known (`anthropic.duplicates`), `anthropic.duplicates.tokens` once the state is known and the call
 completed, in either order. Shutting down waits for the queue to flush for a bounded time only.
 """
 
@@ -24,10 +24,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Mapping
-from typing import Any, Final
-
-from opentelemetry.metrics import Meter
-from opentelemetry.util.types import Attributes
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import semconv
 from .._guard import guard, report
@@ -36,13 +33,15 @@ from . import redis_store
 from .fingerprint import fingerprint
 from .memory import DEFAULT_CAP, MemoryStore
 
+if TYPE_CHECKING:
+    from ..recorder import Recorder
+
 _log = logging.getLogger(semconv.LOGGER)
 
 IN_FLIGHT_TTL_S: Final = 60.0
 QUEUE_SIZE: Final = 10_000
 BATCH: Final = 256
 SHUTDOWN_DEADLINE_S: Final = 2.0
-_MAX_CACHED_ATTRS: Final = 4096
 _STOP: Final = object()
 
 # One warning per process about unkeyed fingerprints in Redis, however many detectors are built.
@@ -86,7 +85,7 @@ class DuplicateDetector:
     def __init__(
         self,
         settings: Settings,
-        meter: Meter,
+        recorder: Recorder,
         *,
         in_flight_ttl_s: float = IN_FLIGHT_TTL_S,
         memory_cap: int = DEFAULT_CAP,
@@ -100,11 +99,7 @@ class DuplicateDetector:
         self._hmac_key = settings.dedup_hmac_key.encode() if settings.dedup_hmac_key else None
         self.memory = MemoryStore(memory_cap)
         self._owners = itertools.count(1)
-        self._duplicates = _counter(meter, semconv.ANTHROPIC_DUPLICATES)
-        self._duplicate_tokens = _counter(meter, semconv.ANTHROPIC_DUPLICATES_TOKENS)
-        self._store_errors = _counter(meter, semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS)
-        self._dropped = _counter(meter, semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
-        self._attrs: dict[tuple[str, str], Attributes] = {}
+        self.recorder = recorder
         self._worker: _RedisWorker | None = None
         if self.enabled and settings.dedup == "redis":
             self._worker = self._redis_worker(settings, queue_size, redis_timeout_s, redis_retry_interval_s)
@@ -166,14 +161,14 @@ class DuplicateDetector:
                 self.memory.complete(ticket.fp, self.window_s)
                 ticket.billed = billed_tokens
                 if ticket.state is not None:
-                    self._duplicate_tokens.add(billed_tokens, self._attributes(ticket.model, ticket.state))
+                    self.recorder.duplicate_billed(ticket.model, ticket.state, billed_tokens)
                 return
             worker.submit(ticket, redis_store.COMPLETE)
             with worker.lock:
                 ticket.billed = billed_tokens
                 state = ticket.state
             if state is not None:
-                self._duplicate_tokens.add(billed_tokens, self._attributes(ticket.model, state))
+                self.recorder.duplicate_billed(ticket.model, state, billed_tokens)
         except Exception as err:
             report("dedup.complete", err)
 
@@ -217,34 +212,9 @@ class DuplicateDetector:
                 billed = ticket.billed
         if state is None:
             return
-        attrs = self._attributes(ticket.model, state)
-        self._duplicates.add(1, attrs)
+        self.recorder.duplicate_seen(ticket.model, state)
         if billed is not None:
-            self._duplicate_tokens.add(billed, attrs)
-
-    def count_store_error(self) -> None:
-        self._store_errors.add(1, _STORE_ATTRS["redis"])
-
-    def count_dropped(self) -> None:
-        self._dropped.add(1, _STORE_ATTRS["redis"])
-
-    def _attributes(self, model: str, state: str) -> Attributes:
-        key = (model, state)
-        found = self._attrs.get(key)
-        if found is None:
-            found = {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_DUPLICATE_STATE: state}
-            if len(self._attrs) < _MAX_CACHED_ATTRS:
-                self._attrs[key] = found
-        return found
-
-
-_STORE_ATTRS: Final[dict[str, Attributes]] = {
-    name: {semconv.ANTHROPIC_DEDUP_STORE: name} for name in ("memory", "redis")
-}
-
-
-def _counter(meter: Meter, spec: semconv.Instrument) -> Any:
-    return meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
+            self.recorder.duplicate_billed(ticket.model, state, billed)
 
 
 class _RedisWorker:
@@ -290,7 +260,7 @@ class _RedisWorker:
         except queue.Full:
             if kind == redis_store.BEGIN:
                 ticket.dropped = True
-            self.detector.count_dropped()
+            self.detector.recorder.dedup_dropped()
             self._dropped()
         else:
             if self.saturated:
@@ -389,7 +359,7 @@ class _RedisWorker:
             try:
                 answers = self.store.run(ops)
             except Exception as err:
-                detector.count_store_error()
+                detector.recorder.dedup_store_failed()
                 self.next_probe = now + self.retry_interval_s
                 if self.redis_up and not self._abandoned:  # after shutdown, nobody is waiting for it
                     self.redis_up = False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextvars
 
-from ..state.call import CallRecord
+from ..state.call import CallState
 
-CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
+CURRENT_CALL: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
     "anthropic_otel_call", default=None
 )

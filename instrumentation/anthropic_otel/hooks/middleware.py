@@ -11,13 +11,10 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from opentelemetry import trace
-
 from .. import _runtime
 from .._guard import guard
-from ..state.call import CallRecord
-from . import attempts
 from ._context import CURRENT_CALL
+from .error_body import aread_error_body, read_error_body
 
 try:  # SDK >= 0.108 only; the instrumentor checks `SUPPORTED` before using anything here.
     from anthropic._middleware import Middleware as _Base
@@ -26,14 +23,6 @@ try:  # SDK >= 0.108 only; the instrumentor checks `SUPPORTED` before using anyt
 except ImportError:  # pragma: no cover - depends on the installed SDK
     _Base = object  # type: ignore[assignment,misc]
     SUPPORTED = False
-
-
-def _adopt_sdk_span(record: CallRecord) -> None:
-    if record.owns_span or record.span is not None:
-        return
-    span = trace.get_current_span()
-    if span is not record.outer and span.is_recording():
-        record.span = span
 
 
 def _body_read(response: Any) -> bool:
@@ -46,60 +35,57 @@ class OtelMiddleware(_Base):
     """Sees every HTTP attempt; a no-op when instrumentation is off or the call is not a Messages call."""
 
     def handle(self, request: Any, call_next: Callable[[Any], Any]) -> Any:
-        record = CURRENT_CALL.get()
-        if record is None or _runtime.current is None:
+        call = CURRENT_CALL.get()
+        if call is None or _runtime.current is None:
             return call_next(request)
-        with guard("middleware.span"):
-            _adopt_sdk_span(record)
-            record.begin_attempt()
+        with guard("middleware.attempt"):
+            call.attempt_started()
         try:
             response = call_next(request)
         except Exception as err:
             with guard("middleware.attempt"):
-                attempts.attempt_exception(record, err)
+                call.attempt_failed(err)
             raise
+        http_response = response.http_response
         with guard("middleware.attempt"):
-            attempts.attempt_response(
-                record, response.http_response, attempts.read_error_body(response.http_response)
-            )
+            status = int(http_response.status_code)
+            call.attempt_answered(status, http_response.headers, read_error_body(http_response))
         with guard("middleware.response"):
-            if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
+            if call.wants_message(response.status_code) and _body_read(response):
                 try:
                     message = response.parse()
                 except ValueError:
                     # Not JSON: the server's fault, not ours. The SDK raises the same error to the app
-                    # next, and the call is recorded then as `malformed_response` (record.errors).
+                    # next, and the call is recorded then as `malformed_response` (extract.errors).
                     return response
-                record.take_message(message)
-                record.enrich_span()
+                call.message_received(message)
         return response
 
     async def handle_async(self, request: Any, call_next: Callable[[Any], Any]) -> Any:
-        record = CURRENT_CALL.get()
-        if record is None or _runtime.current is None:
+        call = CURRENT_CALL.get()
+        if call is None or _runtime.current is None:
             return await call_next(request)
-        with guard("middleware.span"):
-            _adopt_sdk_span(record)
-            record.begin_attempt()
+        with guard("middleware.attempt"):
+            call.attempt_started()
         try:
             response = await call_next(request)
         except Exception as err:
             with guard("middleware.attempt"):
-                attempts.attempt_exception(record, err)
+                call.attempt_failed(err)
             raise
+        http_response = response.http_response
         with guard("middleware.attempt"):
-            body = await attempts.aread_error_body(response.http_response)
-            attempts.attempt_response(record, response.http_response, body)
+            status = int(http_response.status_code)
+            call.attempt_answered(status, http_response.headers, await aread_error_body(http_response))
         with guard("middleware.response"):
-            if not record.stream and 200 <= response.status_code < 300 and _body_read(response):
+            if call.wants_message(response.status_code) and _body_read(response):
                 try:
                     message = await response.parse()
                 except ValueError:
                     # Not JSON: the server's fault, not ours. The SDK raises the same error to the app
-                    # next, and the call is recorded then as `malformed_response` (record.errors).
+                    # next, and the call is recorded then as `malformed_response` (extract.errors).
                     return response
-                record.take_message(message)
-                record.enrich_span()
+                call.message_received(message)
         return response
 
 

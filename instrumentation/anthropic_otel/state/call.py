@@ -1,29 +1,80 @@
 """One logical API call (all its SDK retries and, for streams, the whole stream) while it runs.
 
-Hooks create a `CallRecord` when the call starts, feed it what they see (the SDK's span, the
-final usage, stream events) and call `finish()` exactly once; `finish()` turns it into metrics
-and span attributes. Metric attribute dicts come from the runtime's cache (no per-call builds).
+Hooks start a `CallState` when a Messages call starts (`start_call`) and hand it what they see: each
+HTTP attempt's response or exception, the SDK's span, the final message, the returned result. The
+state decides what that means (error types, the span to enrich, when the call is over) and tells
+the recorder once, in `finish()`, which runs exactly once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from functools import partial
+from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from .. import semconv
 from .._guard import guard
 from .._runtime import Runtime
 from ..dedup.detector import Ticket
+from ..extract.attempts import maybe_billed, retry_after_seconds, status_error_type
 from ..extract.content import capped, is_sentinel, to_json
 from ..extract.errors import error_type as classify
-from ..extract.usage import Usage
+from ..extract.usage import Usage, usage_from_message
+from ..pricing import CallCost
+from .closing import closer
+from .stream import open_stream
+
+# Billed Messages calls; count_tokens and batches are not (batches are out of scope).
+_MESSAGES_PATHS = frozenset({"/v1/messages"})
 
 
-class CallRecord:
+def start_call(
+    runtime: Runtime,
+    url: Any,
+    method: Any,
+    body: Any,
+    extra_body: Any,
+    stream: bool,
+    sdk_traces: bool,
+) -> CallState | None:
+    """The state of a call that is starting, or None when it is not a billed Messages call."""
+    if not isinstance(url, str) or url.partition("?")[0] not in _MESSAGES_PATHS:
+        return None
+    if str(method).lower() != "post":
+        return None
+    model = body.get("model") if isinstance(body, dict) else None
+    if not isinstance(model, str) or not model:
+        model = "unknown"
+    if sdk_traces:
+        # The SDK starts its own span inside request(); the first attempt adopts it. Never a second span.
+        call = CallState(runtime, model, stream, None, False, body)
+        call.outer = trace.get_current_span()
+    else:
+        call = CallState(runtime, model, stream, _start_span(runtime, model), True, body)
+    if isinstance(body, dict):
+        # The SDK sends `extra_body` merged into the body: so does the fingerprint.
+        call.dedup = runtime.dedup.start(model, {**body, "extra_body": extra_body} if extra_body else body)
+    return call
+
+
+def _start_span(runtime: Runtime, model: str) -> Span:
+    return runtime.tracer.start_span(
+        f"{semconv.OPERATION_CHAT} {model}",
+        kind=SpanKind.CLIENT,
+        attributes={
+            semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
+            semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
+            semconv.GEN_AI_REQUEST_MODEL: model,
+        },
+    )
+
+
+class CallState:
     __slots__ = (
         "runtime",
         "model",
@@ -46,6 +97,8 @@ class CallRecord:
         "pending_unacknowledged_retry",
         "dedup",
         "incomplete",
+        "_priced",
+        "_cost",
     )
 
     def __init__(
@@ -83,12 +136,63 @@ class CallRecord:
         self.dedup: Ticket | None = None
         # A stream that ended before message_stop: not a completed request, whatever its outcome.
         self.incomplete = False
+        # The usage last priced, and its cost: a call is priced once, for its span and its metrics.
+        self._priced: Usage | None = None
+        self._cost: CallCost | None = None
 
-    # -- what hooks feed ------------------------------------------------------------------
+    # -- what hooks hand over -------------------------------------------------------------------
+    def attempt_started(self) -> None:
+        """An HTTP attempt is about to be sent, inside the SDK's span when it has one."""
+        if not self.owns_span and self.span is None:
+            span = trace.get_current_span()
+            if span is not self.outer and span.is_recording():
+                self.span = span
+        previous = self.unacknowledged_error
+        self.pending_unacknowledged_retry = previous is not None
+        if previous is not None:
+            # A retry after an attempt that may have been billed: counted now that it is sent.
+            self.unacknowledged_error = None
+            self.runtime.recorder.retry_unacknowledged(self.model, previous)
+
+    def attempt_answered(self, status: int, headers: Mapping[str, str], error_body: bytes | None) -> None:
+        """An attempt got a response; `error_body` is the body of an error response."""
+        self._attempt_ended(
+            status,
+            status_error_type(status, error_body),
+            retry_after_seconds(headers) if status >= 400 else None,
+        )
+
+    def attempt_failed(self, err: BaseException) -> None:
+        """An attempt got no response (timeout, dropped connection, ...)."""
+        error_type = classify(err)
+        if maybe_billed(err):
+            self.unacknowledged_error = error_type
+        self._attempt_ended(None, error_type, None)
+
+    def wants_message(self, status: int) -> bool:
+        """Whether the parsed message of an attempt's response is worth handing over."""
+        return not self.stream and 200 <= status < 300
+
+    def message_received(self, message: Any) -> None:
+        """A complete non-streamed Message (SDK object or dict), while the SDK's span is open."""
+        self.take_message(message)
+        self.enrich_span()
+
+    def returned(self, result: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """The SDK call returned `result`: the call is over, unless it is a stream, which starts now
+        (`loop`: the event loop an async stream is read on)."""
+        if self.stream:
+            response = getattr(result, "response", None) or getattr(result, "http_response", None)
+            if response is None:
+                self.finish()
+                return
+            open_stream(self, result, response, closer(response, loop))
+            return
+        if self.usage is None and hasattr(result, "usage"):
+            self.take_message(result)
+        self.finish()
+
     def take_message(self, message: Any) -> None:
-        """A complete non-streamed Message (SDK object or dict)."""
-        from ..extract.usage import usage_from_message
-
         self.usage = usage_from_message(message)
         self.response_model = _field(message, "model")
         self.response_id = _field(message, "id")
@@ -99,40 +203,11 @@ class CallRecord:
                 if isinstance(text, str):
                     self.output_text.append(text)
 
-    def begin_attempt(self) -> None:
-        """An HTTP attempt is about to be sent. A retry after an unacknowledged failure is counted now."""
-        previous = self.unacknowledged_error
-        self.pending_unacknowledged_retry = previous is not None
-        if previous is not None:
-            self.unacknowledged_error = None
-            inst = self.runtime.instruments
-            model = self.model
-            inst.retries_unacknowledged.add(
-                1,
-                inst.attrs(
-                    ("unack", model, previous),
-                    lambda: {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ERROR_TYPE: previous},
-                ),
-            )
-
-    def end_attempt(
-        self,
-        status: int | None,
-        error_type: str | None,
-        retry_after: float | None,
-        maybe_billed: bool,
-    ) -> None:
-        """One HTTP attempt ended: with a response (`status`) or without (`status` None)."""
+    # -- decisions --------------------------------------------------------------------------------
+    def _attempt_ended(self, status: int | None, error_type: str | None, retry_after: float | None) -> None:
         number = self.attempts
         self.attempts = number + 1
-        if status is None and maybe_billed:
-            self.unacknowledged_error = error_type
-        inst = self.runtime.instruments
-        model = self.model
-        inst.attempts.add(
-            1,
-            inst.attrs(("att", model, status, error_type), lambda: _attempt_attrs(model, status, error_type)),
-        )
+        self.runtime.recorder.attempt_ended(self.model, status, error_type)
         span = self.span
         if span is not None and span.is_recording():
             event: dict[str, Any] = {semconv.ANTHROPIC_ATTEMPT_NUMBER: number}
@@ -146,6 +221,16 @@ class CallRecord:
                 event[semconv.ANTHROPIC_ATTEMPT_RETRY_OF_UNACKNOWLEDGED] = True
             span.add_event(semconv.EVENT_ATTEMPT, event)
 
+    def cost(self) -> CallCost | None:
+        """The cost of the usage seen so far, priced once per usage."""
+        usage = self.usage
+        if usage is None or usage.malformed:
+            return None
+        if usage is not self._priced:
+            self._priced = usage
+            self._cost = self.runtime.prices.cost(usage, self.model)
+        return self._cost
+
     def enrich_span(self) -> None:
         """Write usage, cost and hit ratio on the span while it is still open. Idempotent."""
         span = self.span
@@ -153,19 +238,20 @@ class CallRecord:
             return
         self.span_enriched = True
         usage = self.usage
+        if self.stop_reason:
+            # The SDK's own span names the stop reason only its own way: the conventions' name too.
+            span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, (self.stop_reason,))
         if self.owns_span:
             if self.response_model:
                 span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, self.response_model)
             if self.response_id:
                 span.set_attribute(semconv.GEN_AI_RESPONSE_ID, self.response_id)
-            if self.stop_reason:
-                span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, (self.stop_reason,))
             if self.first_chunk_at is not None:
                 span.set_attribute(
                     semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk_at - self.start
                 )
         if usage is not None and usage.malformed:
-            # No token attributes from us: the counts were impossible (see record.usage).
+            # No token attributes from us: the counts were impossible (see extract.usage).
             span.set_attribute(semconv.ANTHROPIC_USAGE_MALFORMED, True)
         elif usage is not None:
             if self.owns_span:
@@ -176,7 +262,7 @@ class CallRecord:
             ratio = usage.hit_ratio
             if ratio is not None:
                 span.set_attribute(semconv.ANTHROPIC_CACHE_HIT_RATIO, ratio)
-            cost = self.runtime.prices.cost(usage, self.model)
+            cost = self.cost()
             if cost is not None:
                 span.set_attribute(semconv.ANTHROPIC_COST_USD, cost.total)
         ticket = self.dedup
@@ -213,7 +299,7 @@ class CallRecord:
             attributes[semconv.ANTHROPIC_CONTENT_TRUNCATED] = tuple(truncated)
         span.add_event(semconv.EVENT_GEN_AI_CONTENT, attributes)
 
-    # -- the one end ----------------------------------------------------------------------
+    # -- the one end ----------------------------------------------------------------------------
     def finish(self, error: BaseException | None = None, error_type: str | None = None) -> None:
         """Record the call's metrics and end our span. Runs once; later calls do nothing."""
         if self.finished:
@@ -223,18 +309,33 @@ class CallRecord:
             error_type = type(error).__name__  # what is left should the classifier itself fail
             with guard("call.classify"):
                 error_type = classify(error)
-        with guard("call.finish"):
-            self._record(error, error_type)
+        with guard("call.enrich_span"):
+            self.enrich_span()
+        with guard("call.record"):
+            self._record(error_type)
         if self.dedup is not None:
             with guard("dedup.settle"):
-                self._settle_dedup(self.dedup, failed=error is not None or error_type is not None)
+                self._settle_dedup(self.dedup, failed=error_type is not None)
         if self.owns_span and self.span is not None:
             with guard("call.end_span"):
-                if error is not None or error_type is not None:
-                    kind = error_type or type(error).__name__
-                    self.span.set_attribute(semconv.ERROR_TYPE, kind)
-                    self.span.set_status(Status(StatusCode.ERROR, self._status_description(error, kind)))
+                if error_type is not None:
+                    self.span.set_attribute(semconv.ERROR_TYPE, error_type)
+                    self.span.set_status(
+                        Status(StatusCode.ERROR, self._status_description(error, error_type))
+                    )
                 self.span.end()
+
+    def _record(self, error_type: str | None) -> None:
+        first_chunk_at = self.first_chunk_at
+        self.runtime.recorder.call_ended(
+            self.model,
+            self.stream,
+            error_type,
+            time.perf_counter() - self.start,
+            first_chunk_at - self.start if self.stream and first_chunk_at is not None else None,
+            self.usage,
+            self.cost(),
+        )
 
     def _status_description(self, error: BaseException | None, kind: str) -> str:
         """The error type and HTTP status: the API's message can quote the prompt back, so it is
@@ -256,101 +357,7 @@ class CallRecord:
         else:
             detector.complete(ticket, usage.total_input + usage.output)
 
-    def _record(self, error: BaseException | None, error_type: str | None) -> None:
-        runtime = self.runtime
-        inst = runtime.instruments
-        model = self.model
-        with guard("call.enrich_span"):
-            self.enrich_span()
-
-        inst.duration.record(
-            time.perf_counter() - self.start,
-            inst.attrs(("op", model, error_type), lambda: _operation_attrs(model, error_type)),
-        )
-        inst.requests.add(
-            1,
-            inst.attrs(
-                ("req", model, error_type, self.stream),
-                lambda: {
-                    semconv.GEN_AI_REQUEST_MODEL: model,
-                    semconv.ANTHROPIC_REQUEST_OUTCOME: semconv.OUTCOME_ERROR
-                    if error_type
-                    else semconv.OUTCOME_SUCCESS,
-                    **({semconv.ERROR_TYPE: error_type} if error_type else {}),
-                    semconv.ANTHROPIC_REQUEST_STREAM: self.stream,
-                },
-            ),
-        )
-        if self.stream and self.first_chunk_at is not None:
-            inst.time_to_first_chunk.record(
-                self.first_chunk_at - self.start,
-                inst.attrs(("op", model, None), lambda: _operation_attrs(model, None)),
-            )
-        usage = self.usage
-        if usage is None:
-            return
-        if usage.malformed:
-            # The request's outcome stands; its impossible token counts are left out of every
-            # token, cost and histogram series (one would poison the cumulative counters for good).
-            inst.usage_malformed.add(
-                1, inst.attrs(("m", model), lambda: {semconv.GEN_AI_REQUEST_MODEL: model})
-            )
-            return
-        inst.token_usage.record(
-            usage.total_input, inst.attrs(("tu", model, "input"), lambda: _token_usage_attrs(model, "input"))
-        )
-        inst.token_usage.record(
-            usage.output, inst.attrs(("tu", model, "output"), lambda: _token_usage_attrs(model, "output"))
-        )
-        for token_type, count in usage.by_type():
-            # Input and output always get a sample so their series exist; cache kinds only when used.
-            if count or token_type in (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT):
-                inst.tokens.add(
-                    count, inst.attrs(("tok", model, token_type), partial(_typed_attrs, model, token_type))
-                )
-        cost = runtime.prices.cost(usage, model)
-        if cost is None:
-            return
-        for token_type, usd in cost.by_type:
-            if usd or token_type in (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT):
-                inst.cost.add(
-                    usd, inst.attrs(("tok", model, token_type), partial(_typed_attrs, model, token_type))
-                )
-        inst.cost_uncached.add(
-            cost.uncached_total, inst.attrs(("m", model), lambda: {semconv.GEN_AI_REQUEST_MODEL: model})
-        )
-
 
 def _field(obj: Any, name: str) -> Any:
     """A field of an SDK model or of its decoded JSON."""
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
-def _operation_attrs(model: str, error_type: str | None) -> dict[str, Any]:
-    attrs: dict[str, Any] = {
-        semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
-        semconv.GEN_AI_PROVIDER_NAME: semconv.PROVIDER_ANTHROPIC,
-        semconv.GEN_AI_REQUEST_MODEL: model,
-    }
-    if error_type:
-        attrs[semconv.ERROR_TYPE] = error_type
-    return attrs
-
-
-def _attempt_attrs(model: str, status: int | None, error_type: str | None) -> dict[str, Any]:
-    attrs: dict[str, Any] = {semconv.GEN_AI_REQUEST_MODEL: model}
-    if status is not None:
-        attrs[semconv.HTTP_RESPONSE_STATUS_CODE] = status
-    if error_type is not None:
-        attrs[semconv.ERROR_TYPE] = error_type
-    return attrs
-
-
-def _token_usage_attrs(model: str, token_type: str) -> dict[str, Any]:
-    attrs = _operation_attrs(model, None)
-    attrs[semconv.GEN_AI_TOKEN_TYPE] = token_type
-    return attrs
-
-
-def _typed_attrs(model: str, token_type: str) -> dict[str, Any]:
-    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_TOKEN_TYPE: token_type}

@@ -1,63 +1,71 @@
-"""The stream state machine and its idle watchdog: every stream ends exactly once, with one reason.
+"""One stream while it runs: what each server-sent event means, and its one end.
 
-A `StreamState` is made when a streamed call returns; hooks feed it events and endings, and its
-end runs once, whichever path gets there first (message_stop, an error event, a dropped or
-timed-out read, a clean close before message_stop, the caller's close or task cancellation, or
-the garbage collector / interpreter exit for a stream dropped unclosed).
+A `StreamState` is opened when a streamed call returns. Hooks hand it each event (`see`) and each
+way the reading stops (`read_failed`, `body_ended`, `generator_closed`, `caller_closed`,
+`sdk_ended`); the watchdog hands it silence (`idle`) and the garbage collector a drop (`dropped`).
+Each of those is one signal for the one classifier (`extract.end_reasons.end_reason`), and the
+stream ends once, with that one reason, whichever signal comes first.
 
-Ends found by the garbage collector (a finaliser, a weakref callback, a generator closed by the
-collector, the SDK's `__del__`) run at any allocation point of any thread, possibly while that
-thread holds one of our locks, the OTel SDK's, or is inside `ContextVar.set`. There the state only
-claims its end (a lock-free run-once counter) and is put on a `queue.SimpleQueue` (documented as
-safe there); no lock, no context, no metric. One daemon thread records those ends a moment later
-and also watches every open stream for silence longer than `ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S`:
-it counts them in `anthropic.streams.stalled` while they hang and, only when enforcement is on,
-closes their response so the caller's loop ends (reason `timeout`). Partial output is kept
-compactly, bounded per stream, for `partial_text()`, and is never exported unless content capture
-is on.
+Ends met at garbage-collection time (a finaliser, a generator closed by the collector, the SDK's
+`__del__`) run at any allocation point of any thread, possibly while it holds one of our locks,
+the OTel SDK's, or is inside `ContextVar.set`: there the state only claims its end (a lock-free
+run-once counter) and is queued for the watchdog (`state.watchdog`), which records it a moment
+later. Partial output is kept compactly, bounded per stream, for `partial_text()`, and is never
+exported unless content capture is on.
 """
 
 from __future__ import annotations
 
-import atexit
+import asyncio
 import itertools
 import json
-import os
-import queue
-import threading
 import time
 import weakref
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import semconv
-from .._guard import guard, report
-from ..extract.end_reasons import outcome_error_type
+from .._guard import guard
+from ..extract.end_reasons import EndSignal, end_reason, outcome_error_type
+from ..extract.errors import api_error_type
 from ..extract.usage import StreamUsage
-from .call import CallRecord
+from . import watchdog
+from .watchdog import report_at_collection
+
+if TYPE_CHECKING:
+    from ..semconv import EndReason
+    from .call import CallState
 
 # Where a stream's state rides along: an attribute on the HTTP response the stream reads.
 RESPONSE_ATTR = "_anthropic_otel_stream"
-# Open streams watched at once.
-MAX_WATCHED_STREAMS = 100_000
 # Raw text-delta events kept per stream for partial_text(), in characters of their JSON: 4 MiB
 # holds a maximal output (128k tokens are about 25k text deltas of about 100 characters each).
 MAX_KEPT_CHARS = 4 * 1024 * 1024
 # Deltas kept as separate strings before they are joined into one (one object per block, not per delta).
 KEPT_BLOCK = 256
 _SEPARATOR = "\n"  # never inside one event's JSON: a raw newline cannot appear in a JSON string
+_USAGE_EVENTS = frozenset({"message_start", "message_delta"})
+_monotonic = time.monotonic
 
-# Guards `_active`/`_by_span` writes and the watchdog's snapshot. Never taken at collection time.
-_lock = threading.Lock()
-_active: dict[int, StreamState] = {}
-# Read without the lock, from the SDK's span ender at collection time (one dict lookup is atomic).
-_by_span: dict[int, StreamState] = {}
-# Ends claimed at collection time (StreamState), and failures met there ((site, exception)).
-_collected: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+def open_stream(call: CallState, owner: Any, response: Any, closer: Callable[[], None] | None) -> StreamState:
+    """A stream starts: its state rides on `response`, and ends as abandoned when `owner` is dropped."""
+    state = StreamState(call, closer)
+    setattr(response, RESPONSE_ATTR, state)
+    state.watch_collection(owner)
+    return state
+
+
+def state_of(stream: Any) -> StreamState | None:
+    """The open state of an SDK stream object (`Stream`/`AsyncStream`), if it has one."""
+    state = getattr(getattr(stream, "response", None), RESPONSE_ATTR, None)
+    if isinstance(state, StreamState) and not state.ended:
+        return state
+    return None
 
 
 class StreamState:
     __slots__ = (
-        "record",
+        "call",
         "usage",
         "stopped",
         "events",
@@ -78,8 +86,8 @@ class StreamState:
         "__weakref__",
     )
 
-    def __init__(self, record: CallRecord, closer: Callable[[], None] | None) -> None:
-        self.record = record
+    def __init__(self, call: CallState, closer: Callable[[], None] | None) -> None:
+        self.call = call
         self.usage = StreamUsage()
         self.stopped = False
         self.events = 0
@@ -89,32 +97,75 @@ class StreamState:
         self.kept: list[str] | None = []
         self.kept_blocks: list[str] = []
         self.kept_chars = 0
-        self.last_event_at = time.monotonic()
+        self.last_event_at = _monotonic()
         self.stalled = False
         self.enforced = False
         self.ended = False
         # Ended at collection time and queued: the watchdog records it.
         self.collected = False
         self.collected_error_type: str | None = None
-        self.end_reason: str | None = None
+        self.end_reason: EndReason | None = None
         self.closer = closer
         self.finalizer: weakref.finalize[..., Any] | None = None
         # `next()` on it is atomic under the GIL and takes no lock: the first caller owns the end.
         self._claims = itertools.count()
-        inst = record.runtime.instruments
-        inst.streams_active.add(1, inst.attrs(("m", record.model), lambda: _model_attrs(record.model)))
-        with _lock:
-            if len(_active) < MAX_WATCHED_STREAMS:
-                _active[id(self)] = self
-            span = record.span
-            if span is not None and not record.owns_span:
-                _by_span[id(span)] = self
-        _WATCHDOG.ensure_running(record.runtime.settings.stream_idle_timeout_s)
+        call.runtime.recorder.stream_opened(call.model)
+        watchdog.watch(
+            self, call.span if not call.owns_span else None, call.runtime.settings.stream_idle_timeout_s
+        )
 
-    # -- events --------------------------------------------------------------------------------
-    def usage_event(self, data: dict[str, Any]) -> None:
-        self.usage.feed(data)
-        self.record.usage = self.usage.usage
+    # -- each event (the hot path) ----------------------------------------------------------------
+    def see(self, sse: Any) -> None:
+        """One server-sent event, sync and async alike: counters and a clock; content deltas are
+        kept, not parsed; the handful of other events are read."""
+        self.events += 1
+        self.last_event_at = _monotonic()
+        if self.stalled:
+            with guard("stream.unstall"):
+                self.unstall()
+        if sse.event == "content_block_delta":
+            self.deltas += 1
+            kept = self.kept
+            if kept is not None:
+                data = sse.data
+                if '"text_delta"' in data:
+                    kept.append(data)
+                    if len(kept) >= KEPT_BLOCK:
+                        with guard("stream.keep_text"):
+                            self.compact_kept()
+            if self.deltas == 1:
+                with guard("stream.first_delta"):
+                    self._first_delta()
+        elif not self.ended:
+            with guard("stream.event"):
+                self._event(sse)
+
+    def _first_delta(self) -> None:
+        call = self.call
+        if call.first_chunk_at is None:
+            call.first_chunk_at = time.perf_counter()
+
+    def _event(self, sse: Any) -> None:
+        """Every event that is not a content delta: at most a handful per stream."""
+        name = sse.event
+        if name in _USAGE_EVENTS:
+            if not sse.data:
+                return  # nothing to read (newer SDKs skip such an event too)
+            try:
+                data = sse.json()
+            except ValueError:
+                # Not JSON: the SDK parses this same event next and raises to the caller. The server's
+                # fault, not ours: the stream ends here, as an error of its own kind.
+                self.end("malformed_event", error_type=semconv.ERROR_MALFORMED_RESPONSE)
+                return
+            self.usage.feed(data)
+            self.call.usage = self.usage.usage
+        elif name == "message_stop":
+            self.stopped = True
+            # The SDK ends its span only after this event: finish while it is still open.
+            self.end("message_stop")
+        elif name == "error":
+            self.end("error_event", error_type=_error_event_type(sse))
 
     def compact_kept(self) -> None:
         """Join the deltas kept so far into one string; stop keeping past MAX_KEPT_CHARS."""
@@ -128,96 +179,158 @@ class StreamState:
         if self.kept_chars >= MAX_KEPT_CHARS:
             self.kept = None
 
-    def unstall(self) -> None:
-        with _lock:
-            if not self.stalled:
+    # -- how the reading stops (each hands one signal to the classifier) ---------------------------
+    def read_failed(self, err: BaseException) -> None:
+        if not self.ended:
+            with guard("stream.end"):
+                self.end("read_failed", error=err)
+
+    def body_ended(self) -> None:
+        # The body ended; before message_stop the SDK raises nothing, only we can tell.
+        if not self.ended:
+            with guard("stream.end"):
+                self.end("body_ended")
+
+    def generator_closed(self, last: Any) -> None:
+        """The event generator is closed unfinished: by the garbage collector, at loop shutdown, or
+        because the SDK raised on the event we yielded last (it failed to parse it: the app got that
+        exception). Collection time: no guard (it locks and logs), only the lock-free claim and queue."""
+        if self.ended:
+            return
+        try:
+            if last is not None and last.data and not _parses(last.data):
+                self.end_at_collection("malformed_event", semconv.ERROR_MALFORMED_RESPONSE)
                 return
-            self.stalled = False
-        inst = self.record.runtime.instruments
-        model = self.record.model
-        inst.streams_stalled.add(-1, inst.attrs(("m", model), lambda: _model_attrs(model)))
+            self.end_at_collection("dropped")
+        except Exception as err:
+            report_at_collection("stream.generator_exit", err)
 
-    def mark_stalled(self) -> bool:
-        """Count this stream as stalled; False when it already ended or was already counted."""
-        with _lock:
-            if self.ended or self.stalled:
-                return False
-            self.stalled = True
-        inst = self.record.runtime.instruments
-        model = self.record.model
-        inst.streams_stalled.add(1, inst.attrs(("m", model), lambda: _model_attrs(model)))
-        return True
+    def caller_closed(self) -> None:
+        self.end("caller_closed")
 
-    def enforce_timeout(self) -> None:
-        """Idle enforcement: end with `timeout`, then close the response so the caller's read ends."""
+    def sdk_ended(self, how: Any, error: Any) -> None:
+        """SDK >= 1.14 is about to end its span of this stream (`FirstEnd.end(how, error)`).
+
+        `how == "closed"` with the state still open comes from the SDK's `__del__` of a dropped body
+        (collection time, any thread), or from a cancelled task closing its response: there the end
+        is only claimed and queued, and the span annotated: the SDK ends it right after, in this same
+        call, under the span's own lock, so annotating adds no lock the SDK does not take. Every
+        other end comes from the reading thread.
+        """
+        if self.ended:
+            if self.collected and self.end_reason is not None:
+                # Ended by the collector a moment ago (its generator closed first): the span ends now.
+                self.annotate_span(self.end_reason)
+            return
+        if how == "closed":
+            if self.end_at_collection("sdk_closed") and self.end_reason is not None:
+                self.annotate_span(self.end_reason)
+            return
+        with guard("stream.sdk_end"):
+            # After enforcement the error is the watchdog's own doing: the end is `timeout`, plain.
+            failed = isinstance(error, BaseException) and not self.enforced
+            self.end("sdk_ended", error=error if failed else None)
+
+    def idle(self) -> None:
+        """The watchdog found the stream silent too long and enforcement is on: end with `timeout`,
+        then close the response so the caller's read ends."""
         self.enforced = True
-        self.end(semconv.END_TIMEOUT)
+        self.end("idle")
         closer = self.closer
         if closer is not None:
             closer()
 
-    # -- the one end ---------------------------------------------------------------------------
-    def _claim(self, reason: str) -> bool:
+    def dropped(self) -> None:
+        """At uninstrument and exit: nobody read the stream to its end."""
+        self.end("dropped")
+
+    # -- stalls -----------------------------------------------------------------------------------
+    def mark_stalled(self) -> bool:
+        """Count this stream as stalled; False when it already ended or was already counted."""
+        with watchdog.lock():
+            if self.ended or self.stalled:
+                return False
+            self.stalled = True
+        self.call.runtime.recorder.stream_stalled(self.call.model)
+        return True
+
+    def unstall(self) -> None:
+        with watchdog.lock():
+            if not self.stalled:
+                return
+            self.stalled = False
+        self.call.runtime.recorder.stream_resumed(self.call.model)
+
+    # -- the one end ------------------------------------------------------------------------------
+    def _claim(self, signal: EndSignal, error: BaseException | None) -> bool:
+        """Claim the end for `signal`: lock-free, so safe at collection time. The one place a
+        reason is decided."""
         if next(self._claims):
             return False
         self.ended = True
-        self.end_reason = reason
+        self.end_reason = end_reason(
+            signal,
+            error,
+            enforced=self.enforced,
+            stopped=self.stopped,
+            cancelling=signal == "sdk_closed" and _current_task_cancelling(),
+        )
         return True
 
-    def end(self, reason: str, error: BaseException | None = None, error_type: str | None = None) -> None:
+    def end(
+        self, signal: EndSignal, error: BaseException | None = None, error_type: str | None = None
+    ) -> None:
         """End once, from the app's or our own thread: record now. Later calls do nothing."""
-        if self._claim(reason):
-            self._record_and_finish(reason, error, error_type)
+        if self._claim(signal, error):
+            self.record_end(error, error_type)
 
-    def end_at_collection(self, reason: str = semconv.END_ABANDONED, error_type: str | None = None) -> None:
+    def end_at_collection(self, signal: EndSignal, error_type: str | None = None) -> bool:
         """End once, from garbage collection: claim and queue only; the watchdog records it."""
-        if self._claim(reason):
-            self.collected_error_type = error_type
-            self.collected = True
-            _collected.put(self)
+        if not self._claim(signal, None):
+            return False
+        self.collected_error_type = error_type
+        self.collected = True
+        watchdog.queue_collected(self)
+        return True
 
-    def _forget(self) -> None:
-        with _lock:
-            _active.pop(id(self), None)
-            span = self.record.span
-            if span is not None:
-                _by_span.pop(id(span), None)
-        finalizer = self.finalizer
-        if finalizer is not None:
-            finalizer.detach()
+    def claim_silently(self) -> None:
+        """In a forked child: the parent's stream is the parent's to end; never recorded here."""
+        self._claim("dropped", None)
 
-    def _record_and_finish(self, reason: str, error: BaseException | None, error_type: str | None) -> None:
+    def record_end(self, error: BaseException | None, error_type: str | None) -> None:
+        """Record a claimed end and finish the call (the watchdog calls it for collected ends)."""
+        reason = self.end_reason or semconv.END_ABANDONED
+        if self.collected:
+            error_type = self.collected_error_type
         with guard("stream.end.forget"):
             self._forget()
         with guard("stream.end.record"):
             self._record_end(reason)
         outcome = outcome_error_type(reason, error, error_type)
-        self.record.incomplete = reason != semconv.END_COMPLETE
-        self.record.finish(error=error if outcome is not None else None, error_type=outcome)
+        call = self.call
+        call.incomplete = reason != semconv.END_COMPLETE
+        call.finish(error=error if outcome is not None else None, error_type=outcome)
 
-    def _record_end(self, reason: str) -> None:
-        record = self.record
+    def _forget(self) -> None:
+        watchdog.forget(self, self.call.span)
+        finalizer = self.finalizer
+        if finalizer is not None:
+            finalizer.detach()
+
+    def _record_end(self, reason: EndReason) -> None:
+        call = self.call
         usage = self.usage
-        record.usage = usage.usage
-        record.response_model = usage.model
-        record.stop_reason = usage.stop_reason
-        inst = record.runtime.instruments
-        model = record.model
+        call.usage = usage.usage
+        call.response_model = usage.model
+        call.stop_reason = usage.stop_reason
         self.unstall()
-        inst.streams_active.add(-1, inst.attrs(("m", model), lambda: _model_attrs(model)))
-        inst.streams.add(
-            1,
-            inst.attrs(
-                ("end", model, reason),
-                lambda: {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_STREAM_END_REASON: reason},
-            ),
-        )
+        call.runtime.recorder.stream_ended(call.model, reason)
         self.annotate_span(reason)
-        if record.output_text is not None and not record.output_text:
-            record.output_text.extend(self.text_so_far())
+        if call.output_text is not None and not call.output_text:
+            call.output_text.extend(self.text_so_far())
 
-    def annotate_span(self, reason: str) -> None:
-        span = self.record.span
+    def annotate_span(self, reason: EndReason) -> None:
+        span = self.call.span
         if span is not None and span.is_recording():
             span.set_attribute(semconv.ANTHROPIC_STREAM_END_REASON, reason)
             span.set_attribute(semconv.ANTHROPIC_STREAM_EVENTS, self.events)
@@ -226,6 +339,7 @@ class StreamState:
                     semconv.ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS, self.partial_output_tokens()
                 )
 
+    # -- what was delivered ----------------------------------------------------------------------
     def partial_output_tokens(self) -> int:
         """Lower bound of output tokens delivered: the larger of the last usage seen and the deltas."""
         seen = self.usage.usage
@@ -244,34 +358,21 @@ class StreamState:
                     parts.append(delta["text"])
         return parts
 
+    # -- collection -------------------------------------------------------------------------------
+    def watch_collection(self, owner: Any) -> None:
+        """End as `abandoned` when `owner` (the stream object) is collected, or at exit.
 
-def _model_attrs(model: str) -> dict[str, Any]:
-    return {semconv.GEN_AI_REQUEST_MODEL: model}
-
-
-def state_for_span(span: Any) -> StreamState | None:
-    """The open stream whose span this is. Lock-free: called at collection time."""
-    return _by_span.get(id(span))
-
-
-def report_at_collection(site: str, err: BaseException) -> None:
-    """A failure met at collection time: queued, logged and counted later by the watchdog."""
-    _collected.put((site, err))
-
-
-def watch_collection(state: StreamState, owner: Any) -> None:
-    """End `state` as `abandoned` when `owner` (the stream object) is collected, or at exit.
-
-    Called again when another object takes over reading the same response (older SDKs, 0.40 among
-    them, build a second `Stream` inside `MessageStream` and drop the first): the newest owner is the one watched.
-    """
-    previous = state.finalizer
-    if previous is not None:
-        previous.detach()
-    try:
-        state.finalizer = weakref.finalize(owner, _abandon, weakref.ref(state))
-    except TypeError:  # an object that cannot be weakly referenced: exit and uninstrument still end it
-        state.finalizer = None
+        Called again when another object takes over reading the same response (older SDKs, 0.40 among
+        them, build a second `Stream` inside `MessageStream` and drop the first): the newest owner is
+        the one watched.
+        """
+        previous = self.finalizer
+        if previous is not None:
+            previous.detach()
+        try:
+            self.finalizer = weakref.finalize(owner, _abandon, weakref.ref(self))
+        except TypeError:  # an object that cannot be weakly referenced: exit and uninstrument still end it
+            self.finalizer = None
 
 
 def _abandon(ref: weakref.ref[StreamState]) -> None:
@@ -279,49 +380,37 @@ def _abandon(ref: weakref.ref[StreamState]) -> None:
     try:
         state = ref()
         if state is not None:
-            state.end_at_collection()
+            state.end_at_collection("dropped")
     except Exception as err:
         report_at_collection("stream.abandoned", err)
 
 
-def _record_collected(item: Any) -> None:
-    if isinstance(item, StreamState):
-        with guard("stream.collected_end"):
-            item._record_and_finish(item.end_reason or semconv.END_ABANDONED, None, item.collected_error_type)
-    elif isinstance(item, tuple):
-        report(*item)
+def _error_event_type(sse: Any) -> str:
+    try:
+        body = sse.json()
+    except ValueError:
+        return semconv.ERROR_MALFORMED_RESPONSE  # an error, but which one the server did not say readably
+    except Exception:
+        return "api_error"
+    return api_error_type(body) or "api_error"
 
 
-def record_collected_ends() -> None:
-    """Record the ends the garbage collector found (watchdog thread, uninstrument, exit)."""
-    while True:
-        try:
-            item = _collected.get_nowait()
-        except queue.Empty:
-            return
-        _record_collected(item)
+def _parses(data: Any) -> bool:
+    try:
+        json.loads(data)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
-def end_all_open(reason: str = semconv.END_ABANDONED) -> None:
-    """At uninstrument and exit (so before provider shutdown): no stream span is left open."""
-    record_collected_ends()
-    with _lock:
-        states = list(_active.values())
-    for state in states:
-        with guard("stream.end_all"):
-            state.end(reason)
-
-
-_exit_hook_registered = False
-
-
-def register_exit_hook() -> None:
-    """End open streams at interpreter exit. Registered at instrument(), after the providers exist,
-    so it runs before their own exit-time shutdown (atexit runs in reverse order)."""
-    global _exit_hook_registered
-    if not _exit_hook_registered:
-        _exit_hook_registered = True
-        atexit.register(end_all_open)
+def _current_task_cancelling() -> bool:
+    """A task being cancelled closes its response on the way out, before the CancelledError reaches us."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop: a sync stream
+        return False
+    cancelling = getattr(task, "cancelling", None)  # Python >= 3.11
+    return bool(cancelling()) if cancelling is not None else False
 
 
 def partial_text(stream: Any) -> str:
@@ -338,93 +427,3 @@ def partial_text(stream: Any) -> str:
         if isinstance(state, StreamState):
             return "".join(state.text_so_far())
     return ""
-
-
-class _Watchdog:
-    """One daemon thread for every open stream (sync and async): no thread or task per stream.
-
-    It waits on the collected-ends queue, so an end found by the collector is recorded as soon as
-    it is queued, and checks for silent streams every quarter of the idle threshold (at most 1 s).
-    """
-
-    def __init__(self) -> None:
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._timeout_s = 30.0
-        self._start_lock = threading.Lock()
-
-    def ensure_running(self, timeout_s: float) -> None:
-        self._timeout_s = timeout_s
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            return
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._stop.clear()
-                self._thread = threading.Thread(
-                    target=self._run, name="anthropic-otel-stream-watchdog", daemon=True
-                )
-                self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            _collected.put(None)  # wakes the thread from its wait on the queue
-            thread.join(timeout=2)
-        self._thread = None
-
-    def reset_after_fork(self) -> None:
-        self._thread = None
-        self._stop = threading.Event()
-        self._start_lock = threading.Lock()
-
-    def _run(self) -> None:
-        next_check = time.monotonic()
-        while not self._stop.is_set():
-            period = min(max(self._timeout_s / 4, 0.02), 1.0)
-            try:
-                item = _collected.get(timeout=max(next_check - time.monotonic(), 0.0))
-            except queue.Empty:
-                item = None
-            if item is not None:
-                _record_collected(item)
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + period
-                with guard("stream.watchdog"):
-                    self.check()
-
-    def check(self) -> None:
-        now = time.monotonic()
-        timeout_s = self._timeout_s
-        with _lock:
-            states = list(_active.values())
-        for state in states:
-            if state.ended or state.stalled or now - state.last_event_at <= timeout_s:
-                continue
-            if state.mark_stalled() and state.record.runtime.settings.stream_idle_enforce:
-                state.enforce_timeout()
-
-
-_WATCHDOG = _Watchdog()
-
-
-def stop_watchdog() -> None:
-    _WATCHDOG.stop()
-
-
-def _reset_after_fork() -> None:
-    """In a forked child: the parent's open streams are the parent's to end, and a lock another
-    thread held at fork time would stay held forever."""
-    global _lock, _collected
-    _lock = threading.Lock()
-    for state in list(_active.values()):
-        state._claim(semconv.END_ABANDONED)  # claimed, never recorded: no end is the child's to report
-    _active.clear()
-    _by_span.clear()
-    _collected = queue.SimpleQueue()
-    _WATCHDOG.reset_after_fork()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(after_in_child=_reset_after_fork)

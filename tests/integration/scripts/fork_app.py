@@ -12,7 +12,7 @@ from itertools import islice
 
 from anthropic_otel import AnthropicInstrumentor
 from anthropic_otel.fake import FakeAnthropic
-from anthropic_otel.state import stream as stream_states
+from anthropic_otel.state import watchdog
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -51,7 +51,7 @@ held, release = threading.Event(), threading.Event()
 
 
 def hold_the_lock() -> None:
-    with stream_states._lock:
+    with watchdog._lock:
         held.set()
         release.wait()
 
@@ -67,7 +67,7 @@ if pid == 0:
     )
     for _event in child_stream:
         pass
-    stream_states.end_all_open()  # what the exit hook does: the parent's stream is not the child's
+    watchdog.end_all_open()  # what the exit hook does: the parent's stream is not the child's
     print(figures("child"), flush=True)
     os._exit(0)
 release.set()

@@ -4,22 +4,19 @@ instrumenting twice with one meter provider."""
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any
 
 import pytest
 from anthropic_otel import AnthropicInstrumentor, _guard
+from anthropic_otel import recorder as _module
 from anthropic_otel.fake import FakeAnthropic
-from anthropic_otel.recorder import Histogram, Instruments, Sum
+from anthropic_otel.recorder import Histogram, Recorder, Sum
 from opentelemetry.metrics import CallbackOptions
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from tests.readers import data_points, sums
-
-# The package's `_instruments` attribute is the OTel dependency tuple: fetch the module itself.
-_module = importlib.import_module("anthropic_otel.recorder")
 
 
 def _observed(s: Sum) -> dict[frozenset[Any], float]:
@@ -143,16 +140,19 @@ def test_histogram_records_only_finite_amounts() -> None:
 
 
 def test_a_model_string_longer_than_the_limit_is_cut_in_attributes() -> None:
-    inst = Instruments(MeterProvider().get_meter("t"))
-    long_model = "arn:aws:bedrock:" + "x" * 400
-    built = {"gen_ai.request.model": long_model, "anthropic.token.type": "input"}
-    got = inst.attrs(("tok", long_model, "input"), lambda: built)
-    assert got == {"gen_ai.request.model": long_model[:256], "anthropic.token.type": "input"}
-    assert inst.attrs(("tok", long_model, "input"), lambda: built) is got  # cached, cut once
-    exact = "m" * 256
-    assert inst.attrs(("m", exact), lambda: {"gen_ai.request.model": exact}) == {
-        "gen_ai.request.model": exact
-    }
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    try:
+        recorder = Recorder(provider.get_meter("t"))
+        long_model = "arn:aws:bedrock:" + "x" * 400
+        exact = "m" * 256
+        for model in (long_model, long_model, exact):
+            recorder.stream_opened(model)
+        assert sorted(sums(reader, "anthropic.streams.active"), key=repr) == sorted(
+            [({"gen_ai.request.model": long_model[:256]}, 2), ({"gen_ai.request.model": exact}, 1)], key=repr
+        )
+    finally:
+        provider.shutdown()
 
 
 def _requests(reader: InMemoryMetricReader) -> float:
