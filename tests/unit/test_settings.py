@@ -60,3 +60,27 @@ def test_unknown_keyword_warns(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="anthropic_otel"):
         load_settings({}, capture_contnet=True, meter_provider=None)
     assert ["capture_contnet" in r.getMessage() for r in caplog.records] == [True]
+
+
+@pytest.mark.parametrize(
+    ("raw", "latest"),
+    [
+        ("gen_ai_latest_experimental", True),
+        ("http, GEN_AI_LATEST_EXPERIMENTAL ,database", True),
+        ("http", False),
+        ("gen_ai", False),
+        ("", False),
+    ],
+)
+def test_the_semconv_opt_in_is_read_from_otels_list(raw: str, latest: bool) -> None:
+    assert load_settings({"OTEL_SEMCONV_STABILITY_OPT_IN": raw}).genai_latest is latest
+
+
+def test_the_semconv_opt_in_can_be_a_keyword_switch() -> None:
+    assert load_settings({}, genai_latest=True).genai_latest is True
+    assert (
+        load_settings(
+            {"OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental"}, genai_latest=False
+        ).genai_latest
+        is False
+    )

@@ -1,4 +1,8 @@
-"""Pure functions that turn API responses into what we record: billed token counts by kind."""
+"""Pure parsers of what the API sends: usage, error types, attempt outcomes, stream end reasons.
+
+Functions here take JSON, headers or exceptions and return values; they import nothing from the
+SDK, hold no state and record nothing.
+"""
 
 from __future__ import annotations
 
