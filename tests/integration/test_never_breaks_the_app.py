@@ -39,7 +39,7 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "usage.from_message": (_call, "usage_from_message"),
     "usage.stream_feed": (usage.StreamUsage, "feed"),
     "pricing.cost": (pricing.PriceTable, "cost"),
-    "stream.open": (_call, "open_stream"),
+    "stream.open": (_calls, "open_stream"),
     "stream.event": (stream_states.StreamState, "_event"),
     "stream.first_delta": (stream_states.StreamState, "_first_delta"),
     "stream.end": (stream_states.StreamState, "end"),

@@ -17,6 +17,7 @@ from opentelemetry import trace
 from .. import _runtime
 from .._guard import guard, report
 from ..state.call import CallState, start_call
+from ..state.stream import open_stream
 from . import middleware, send
 from ._context import CURRENT_CALL
 
@@ -86,7 +87,10 @@ def request_wrapper(
     finally:
         _leave(token)
     with guard("request.end"):
-        call.returned(result)
+        if call.stream:
+            open_stream(call, result)
+        else:
+            call.returned(result)
     return result
 
 
@@ -115,5 +119,8 @@ async def async_request_wrapper(
     finally:
         _leave(token)
     with guard("request.end"):
-        call.returned(result, asyncio.get_running_loop())
+        if call.stream:
+            open_stream(call, result, asyncio.get_running_loop())
+        else:
+            call.returned(result)
     return result

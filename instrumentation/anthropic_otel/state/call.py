@@ -8,7 +8,6 @@ the recorder once, in `finish()`, which runs exactly once.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -26,8 +25,6 @@ from ..extract.content import capped, is_sentinel, to_json
 from ..extract.errors import error_type as classify
 from ..extract.usage import Usage, usage_from_message
 from ..pricing import CallCost
-from .closing import closer
-from .stream import open_stream
 
 # Billed Messages calls; count_tokens and batches are not (batches are out of scope).
 _MESSAGES_PATHS = frozenset({"/v1/messages"})
@@ -178,16 +175,8 @@ class CallState:
         self.take_message(message)
         self.enrich_span()
 
-    def returned(self, result: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """The SDK call returned `result`: the call is over, unless it is a stream, which starts now
-        (`loop`: the event loop an async stream is read on)."""
-        if self.stream:
-            response = getattr(result, "response", None) or getattr(result, "http_response", None)
-            if response is None:
-                self.finish()
-                return
-            open_stream(self, result, response, closer(response, loop))
-            return
+    def returned(self, result: Any) -> None:
+        """The SDK call returned `result` (not a stream: `state.stream.open_stream` takes those)."""
         if self.usage is None and hasattr(result, "usage"):
             self.take_message(result)
         self.finish()

@@ -29,6 +29,7 @@ from ..extract.end_reasons import EndSignal, end_reason, outcome_error_type
 from ..extract.errors import api_error_type
 from ..extract.usage import StreamUsage
 from . import watchdog
+from .closing import closer
 from .watchdog import report_at_collection
 
 if TYPE_CHECKING:
@@ -47,12 +48,17 @@ _USAGE_EVENTS = frozenset({"message_start", "message_delta"})
 _monotonic = time.monotonic
 
 
-def open_stream(call: CallState, owner: Any, response: Any, closer: Callable[[], None] | None) -> StreamState:
-    """A stream starts: its state rides on `response`, and ends as abandoned when `owner` is dropped."""
-    state = StreamState(call, closer)
+def open_stream(call: CallState, result: Any, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """A streamed call returned `result` (`Stream`, `MessageStream`, or the raw response wrapper):
+    the stream starts. Its state rides on the HTTP response, and ends as abandoned when `result` is
+    dropped unclosed. `loop`: the event loop an async stream is read on (the watchdog closes it there)."""
+    response = getattr(result, "response", None) or getattr(result, "http_response", None)
+    if response is None:
+        call.finish()
+        return
+    state = StreamState(call, closer(response, loop))
     setattr(response, RESPONSE_ATTR, state)
-    state.watch_collection(owner)
-    return state
+    state.watch_collection(result)
 
 
 def state_of(stream: Any) -> StreamState | None:
@@ -230,6 +236,12 @@ class StreamState:
             # After enforcement the error is the watchdog's own doing: the end is `timeout`, plain.
             failed = isinstance(error, BaseException) and not self.enforced
             self.end("sdk_ended", error=error if failed else None)
+
+    def went_silent(self) -> None:
+        """The watchdog found no event for longer than the idle threshold: a stall, counted while it
+        lasts, and with enforcement on, the end."""
+        if self.mark_stalled() and self.call.runtime.settings.stream_idle_enforce:
+            self.idle()
 
     def idle(self) -> None:
         """The watchdog found the stream silent too long and enforcement is on: end with `timeout`,

@@ -1,6 +1,6 @@
 """Open streams, the ends the garbage collector found, and the one thread that watches both.
 
-Every open `StreamState` is registered here. One daemon thread (sync and async streams alike: no
+Every open stream's state is registered here. One daemon thread (sync and async streams alike: no
 thread or task per stream) records the ends claimed at collection time as soon as they are queued
 (`queue.SimpleQueue.put` is documented as safe there; nothing else is done at collection time), and
 checks every quarter of `ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S` (at most 1 s) for streams silent
@@ -16,22 +16,34 @@ import os
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._guard import guard, report
 
-if TYPE_CHECKING:
-    from .stream import StreamState
+
+class Watched(Protocol):
+    """What the watchdog needs of an open stream (`state.stream.StreamState`)."""
+
+    ended: bool
+    stalled: bool
+    last_event_at: float
+
+    def went_silent(self) -> None: ...
+    def dropped(self) -> None: ...
+    def record_end(self, error: BaseException | None, error_type: str | None) -> None: ...
+    def claim_silently(self) -> None: ...
+    def sdk_ended(self, how: Any, error: Any) -> None: ...
+
 
 # Open streams watched at once.
 MAX_WATCHED_STREAMS = 100_000
 
 # Guards `_active`/`_by_span` writes and the stall flags. Never taken at collection time.
 _lock = threading.Lock()
-_active: dict[int, StreamState] = {}
+_active: dict[int, Watched] = {}
 # Read without the lock, from the SDK's span ender at collection time (one dict lookup is atomic).
-_by_span: dict[int, StreamState] = {}
-# Ends claimed at collection time (StreamState), and failures met there ((site, exception)).
+_by_span: dict[int, Watched] = {}
+# Ends claimed at collection time (stream states), and failures met there ((site, exception)).
 _collected: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
 
@@ -39,7 +51,7 @@ def lock() -> threading.Lock:
     return _lock
 
 
-def watch(state: StreamState, sdk_span: Any, idle_timeout_s: float) -> None:
+def watch(state: Watched, sdk_span: Any, idle_timeout_s: float) -> None:
     """Watch an open stream; `sdk_span` is the SDK's span it enriches, found again at its end."""
     with _lock:
         if len(_active) < MAX_WATCHED_STREAMS:
@@ -49,19 +61,19 @@ def watch(state: StreamState, sdk_span: Any, idle_timeout_s: float) -> None:
     _WATCHDOG.ensure_running(idle_timeout_s)
 
 
-def forget(state: StreamState, span: Any) -> None:
+def forget(state: Watched, span: Any) -> None:
     with _lock:
         _active.pop(id(state), None)
         if span is not None:
             _by_span.pop(id(span), None)
 
 
-def state_for_span(span: Any) -> StreamState | None:
+def state_for_span(span: Any) -> Watched | None:
     """The open stream whose span this is. Lock-free: called at collection time."""
     return _by_span.get(id(span))
 
 
-def queue_collected(state: StreamState) -> None:
+def queue_collected(state: Watched) -> None:
     """An end claimed at collection time: the watchdog records it."""
     _collected.put(state)
 
@@ -170,8 +182,7 @@ class _Watchdog:
         for state in states:
             if state.ended or state.stalled or now - state.last_event_at <= timeout_s:
                 continue
-            if state.mark_stalled() and state.call.runtime.settings.stream_idle_enforce:
-                state.idle()
+            state.went_silent()
 
 
 _WATCHDOG = _Watchdog()
