@@ -18,7 +18,6 @@ GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
-GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
@@ -28,14 +27,11 @@ GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chun
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
-HTTP_REQUEST_RESEND_COUNT: Final = "http.request.resend_count"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 ERROR_TYPE: Final = "error.type"
 
 PROVIDER_ANTHROPIC: Final = "anthropic"
 OPERATION_CHAT: Final = "chat"
-TOKEN_TYPE_INPUT: Final = "input"
-TOKEN_TYPE_OUTPUT: Final = "output"
 
 # Event carrying prompt/output content when capture is on (GenAI semconv event name).
 EVENT_GEN_AI_CONTENT: Final = "gen_ai.client.inference.operation.details"
@@ -386,7 +382,7 @@ ENV_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_M
 
 ENUMS: Final = {
     ANTHROPIC_TOKEN_TYPE: TOKEN_TYPES,
-    GEN_AI_TOKEN_TYPE: (TOKEN_TYPE_INPUT, TOKEN_TYPE_OUTPUT),
+    GEN_AI_TOKEN_TYPE: (TOKEN_INPUT, TOKEN_OUTPUT),
     ANTHROPIC_REQUEST_OUTCOME: (OUTCOME_SUCCESS, OUTCOME_ERROR),
     ANTHROPIC_STREAM_END_REASON: END_REASONS,
     ANTHROPIC_DUPLICATE_STATE: (DUPLICATE_IN_FLIGHT, DUPLICATE_COMPLETED),

@@ -316,7 +316,7 @@ def _expensive_output(s: Scope, part: str, *matchers: str) -> str:
         (MODEL,),
         s.rate(
             semconv.GEN_AI_CLIENT_TOKEN_USAGE,
-            eq(GEN_AI_TOKEN_TYPE, semconv.TOKEN_TYPE_OUTPUT),
+            eq(GEN_AI_TOKEN_TYPE, semconv.TOKEN_OUTPUT),
             f'{MODEL}!~"{CHEAP_MODEL_RE}"',
             *matchers,
             part=part,
