@@ -20,7 +20,8 @@ from wrapt import wrap_function_wrapper
 from . import _guard, _runtime
 from .dedup import DuplicateDetector
 from .pricing import PriceTable
-from .recorder import SCOPE_NAME, Instruments
+from .recorder import Instruments
+from .semconv import SCOPE_NAME
 from .settings import Settings, load_settings
 from .state import stream as stream_states
 from .state.stream import partial_text

@@ -25,7 +25,6 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import Attributes
 
 from . import _guard, semconv
-from .version import __version__
 
 _MAX_CACHED_KEYS = 4096
 # Attribute sets one Sum keeps apart: the OTel SDK's default cardinality limit, so by default our
@@ -233,7 +232,3 @@ def _cut_model(attributes: Attributes) -> Attributes:
         cut[semconv.GEN_AI_REQUEST_MODEL] = model[:MAX_MODEL_CHARS]
         return cut
     return attributes
-
-
-SCOPE_NAME = "anthropic_otel"
-SCOPE_VERSION = __version__

@@ -392,3 +392,6 @@ ENUMS: Final = {
 # Logger names users can filter on.
 LOGGER: Final = "anthropic_otel"
 LOGGER_UNKNOWN_MODEL: Final = "anthropic_otel.unknown_model"
+
+# The instrumentation scope of our meter and tracer (the import name, as OTel instrumentations use).
+SCOPE_NAME: Final = "anthropic_otel"
