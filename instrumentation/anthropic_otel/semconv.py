@@ -395,3 +395,24 @@ LOGGER_UNKNOWN_MODEL: Final = "anthropic_otel.unknown_model"
 
 # The instrumentation scope of our meter and tracer (the import name, as OTel instrumentations use).
 SCOPE_NAME: Final = "anthropic_otel"
+
+
+# --- Prometheus names ---------------------------------------------------------------------
+# What the OTel Prometheus exporter and the collector's Prometheus exporters make of an instrument
+# name: dots to underscores, the suffix of a UCUM unit that has one (units in braces are annotations:
+# no suffix), `_total` for counters. Dashboards, alert rules and docs/telemetry.md all use it.
+PROMETHEUS_UNIT_SUFFIXES: Final = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "ratio"}
+PROMETHEUS_COUNTER_SUFFIX: Final = "total"
+# A histogram is three series: its name plus one of these.
+PROMETHEUS_HISTOGRAM_PARTS: Final = ("bucket", "sum", "count")
+
+
+def prometheus_name(instrument: Instrument) -> str:
+    """The Prometheus metric name of `instrument` (a histogram's series add `_bucket`, `_sum`, `_count`)."""
+    name = instrument.name.replace(".", "_")
+    suffix = PROMETHEUS_UNIT_SUFFIXES.get(instrument.unit, "")
+    if suffix and not name.endswith("_" + suffix):
+        name = f"{name}_{suffix}"
+    if instrument.kind == COUNTER and not name.endswith("_" + PROMETHEUS_COUNTER_SUFFIX):
+        name = f"{name}_{PROMETHEUS_COUNTER_SUFFIX}"
+    return name

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from anthropic_otel import semconv
+from anthropic_otel.semconv import COUNTER, GAUGE, HISTOGRAM, UPDOWN, Instrument
 
 PACKAGE = Path(__file__).resolve().parents[2] / "instrumentation" / "anthropic_otel"
 
@@ -19,3 +21,26 @@ def test_every_name_in_semconv_is_used() -> None:
         if name.isupper() and sum(len(re.findall(rf"\b{name}\b", text)) for text in sources) < 2
     ]
     assert dead == []
+
+
+@pytest.mark.parametrize(
+    ("instrument", "expected"),
+    [
+        (semconv.GEN_AI_CLIENT_OPERATION_DURATION, "gen_ai_client_operation_duration_seconds"),
+        (semconv.GEN_AI_CLIENT_TOKEN_USAGE, "gen_ai_client_token_usage"),
+        (semconv.ANTHROPIC_TOKENS, "anthropic_tokens_total"),
+        (semconv.ANTHROPIC_COST, "anthropic_cost_usd_total"),
+        (semconv.ANTHROPIC_STREAMS_ACTIVE, "anthropic_streams_active"),
+        (semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, "anthropic_cache_system_variants"),
+        # Units in braces are annotations: no suffix, whatever the name ends with.
+        (Instrument("x.spend", COUNTER, "{USD}", "", ()), "x_spend_total"),
+        (Instrument("x.wait", HISTOGRAM, "ms", "", ()), "x_wait_milliseconds"),
+        (Instrument("x.body", UPDOWN, "By", "", ()), "x_body_bytes"),
+        (Instrument("x.hit", GAUGE, "1", "", ()), "x_hit_ratio"),
+        # A name already ending in its suffixes does not get them twice.
+        (Instrument("x.wait_seconds", COUNTER, "s", "", ()), "x_wait_seconds_total"),
+        (Instrument("x.calls_total", COUNTER, "{call}", "", ()), "x_calls_total"),
+    ],
+)
+def test_prometheus_name(instrument: Instrument, expected: str) -> None:
+    assert semconv.prometheus_name(instrument) == expected
