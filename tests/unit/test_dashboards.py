@@ -406,7 +406,10 @@ def test_cli_default_needs_no_grafana_sdk(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 1, result.stderr  # defaults: 0; a changed flag without the SDK: 1
-    assert "pip install 'anthropic-otel[dashboards]'" in result.stderr
+    assert result.stderr == (
+        "anthropic-otel dashboards: rendering dashboards with non-default flags needs "
+        "grafana-foundation-sdk: pip install 'anthropic-otel[dashboards]'\n"
+    )
     assert (tmp_path / "a" / "prometheus" / "anthropic-alerts.rules.yaml").is_file()
 
 
