@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import sys
 import threading
@@ -35,6 +34,7 @@ from .semconv import (
     TOKEN_OUTPUT,
     TOKEN_TYPES,
 )
+from .settings import load_setting
 
 __all__ = [
     "BUILTIN_PRICES",
@@ -336,9 +336,9 @@ class PriceTable:
 
 
 def default_table(path: str | None = None) -> PriceTable:
-    """Built-in prices plus the price file at ``path``, else at ``$ANTHROPIC_OTEL_PRICES_FILE``."""
+    """Built-in prices plus the price file at ``path``, else at the ``prices_file`` setting."""
     if path is None:
-        path = os.environ.get(ENV_PRICES_FILE, "").strip() or None
+        path = load_setting("prices_file")
     return PriceTable.load(path)
 
 

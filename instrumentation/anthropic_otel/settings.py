@@ -132,6 +132,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return Settings(**values)
 
 
+def load_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting from `environ` (default: `os.environ`), checked exactly as `load_settings` checks it.
+
+    For helpers used apart from `instrument()` (the price table, the replay wrapper): they read
+    only the variable behind their setting, so they warn about that variable and no other.
+    """
+    env = os.environ if environ is None else environ
+    variables = [_PARSERS[name][0]]
+    if name == "capture_content":
+        variables.append(semconv.ENV_GENAI_CAPTURE_MESSAGE_CONTENT)
+    return getattr(load_settings({v: env[v] for v in variables if v in env}), name)
+
+
 def _standard_capture_switch(
     env: Mapping[str, str], overrides: Mapping[str, Any], values: dict[str, Any]
 ) -> None:

@@ -1,7 +1,7 @@
 import logging
 
 import pytest
-from anthropic_otel.settings import Settings, load_settings
+from anthropic_otel.settings import Settings, load_setting, load_settings
 
 
 def test_defaults_with_empty_environment() -> None:
@@ -60,3 +60,19 @@ def test_unknown_keyword_warns(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="anthropic_otel"):
         load_settings({}, capture_contnet=True, meter_provider=None)
     assert ["capture_contnet" in r.getMessage() for r in caplog.records] == [True]
+
+
+def test_one_setting_is_read_and_checked_alone(caplog: pytest.LogCaptureFixture) -> None:
+    env = {
+        "ANTHROPIC_OTEL_PRICES_FILE": " /etc/prices.toml ",
+        "ANTHROPIC_OTEL_DEDUP_HMAC_KEY": "",
+        "ANTHROPIC_OTEL_DEDUP_WINDOW_S": "soon",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "span_only",
+    }
+    with caplog.at_level(logging.WARNING, logger="anthropic_otel"):
+        assert load_setting("prices_file", env) == "/etc/prices.toml"
+        assert load_setting("dedup_hmac_key", env) is None
+        assert load_setting("capture_content", env) is True
+        assert caplog.records == []  # the bad window is not theirs to warn about
+        assert load_setting("dedup_window_s", env) == 600.0
+    assert ["ANTHROPIC_OTEL_DEDUP_WINDOW_S='soon'" in r.getMessage() for r in caplog.records] == [True]
