@@ -392,6 +392,8 @@ ENUMS: Final = {
 # Logger names users can filter on.
 LOGGER: Final = "anthropic_otel"
 LOGGER_UNKNOWN_MODEL: Final = "anthropic_otel.unknown_model"
+# Every message we log starts with this: the distribution and command name users know.
+LOG_PREFIX: Final = "anthropic-otel: "
 
 # The instrumentation scope of our meter and tracer (the import name, as OTel instrumentations use).
 SCOPE_NAME: Final = "anthropic_otel"

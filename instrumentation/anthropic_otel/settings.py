@@ -128,7 +128,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     _standard_capture_switch(env, overrides, values)
     unknown = set(overrides) - {f.name for f in fields(Settings)} - _INSTRUMENTOR_KWARGS
     if unknown:
-        _log.warning("anthropic-otel: ignoring unknown instrument() options: %s", ", ".join(sorted(unknown)))
+        _log.warning(
+            semconv.LOG_PREFIX + "ignoring unknown instrument() options: %s", ", ".join(sorted(unknown))
+        )
     return Settings(**values)
 
 
@@ -161,7 +163,7 @@ def _standard_capture_switch(
 
 
 def _warn_ignored(source: str, raw: Any, err: Exception, default: Any) -> None:
-    _log.warning("anthropic-otel: ignoring %s=%r (%s); using the default %r", source, raw, err, default)
+    _log.warning(semconv.LOG_PREFIX + "ignoring %s=%r (%s); using the default %r", source, raw, err, default)
 
 
 def _coerce(raw: Any, name: str, parse: Callable[[str], Any]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -44,3 +45,36 @@ def test_every_name_in_semconv_is_used() -> None:
 )
 def test_prometheus_name(instrument: Instrument, expected: str) -> None:
     assert semconv.prometheus_name(instrument) == expected
+
+
+def _log_calls(tree: ast.AST) -> list[ast.Call]:
+    levels = {"debug", "info", "warning", "error", "exception", "critical"}
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in levels
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id.endswith("log")
+    ]
+
+
+def test_every_log_message_starts_with_the_one_prefix() -> None:
+    unprefixed = []
+    calls = 0
+    for path in PACKAGE.rglob("*.py"):
+        for call in _log_calls(ast.parse(path.read_text())):
+            calls += 1
+            message = call.args[0]
+            prefix = message.left if isinstance(message, ast.BinOp) else None
+            if not (
+                isinstance(prefix, ast.Name)
+                and prefix.id == "LOG_PREFIX"
+                or isinstance(prefix, ast.Attribute)
+                and prefix.attr == "LOG_PREFIX"
+            ):
+                unprefixed.append(f"{path.name}:{call.lineno}")
+    assert calls >= 15  # the walk does find the package's log calls
+    assert unprefixed == []
+    assert semconv.LOG_PREFIX == "anthropic-otel: "
