@@ -30,7 +30,7 @@ def report(site: str, err: BaseException) -> None:
                 _logged_sites.add(site)
         if first:
             _log.warning(
-                "anthropic-otel: internal error in %s (the application is not affected; "
+                semconv.LOG_PREFIX + "internal error in %s (the application is not affected; "
                 "further errors here are only counted in %s)",
                 site,
                 semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS.name,

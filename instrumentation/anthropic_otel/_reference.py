@@ -9,14 +9,12 @@ from __future__ import annotations
 from . import semconv
 
 
-def _prometheus_name(spec: semconv.Instrument) -> str:
-    base = spec.name.replace(".", "_")
-    unit = {"s": "_seconds", "{USD}": "_usd" if not base.endswith("_usd") else ""}.get(spec.unit, "")
-    if spec.kind == semconv.COUNTER:
-        return f"{base}{unit}_total"
-    if spec.kind == semconv.HISTOGRAM:
-        return f"{base}{unit}_bucket / _sum / _count"
-    return f"{base}{unit}"
+def _prometheus_cell(spec: semconv.Instrument) -> str:
+    name = semconv.prometheus_name(spec)
+    if spec.kind != semconv.HISTOGRAM:
+        return name
+    first, *rest = semconv.PROMETHEUS_HISTOGRAM_PARTS
+    return " / ".join([f"{name}_{first}", *(f"_{part}" for part in rest)])
 
 
 def _instrument_rows(specs: tuple[semconv.Instrument, ...]) -> list[str]:
@@ -24,7 +22,7 @@ def _instrument_rows(specs: tuple[semconv.Instrument, ...]) -> list[str]:
     for spec in specs:
         attrs = ", ".join(f"`{a}`" for a in spec.attributes)
         rows.append(
-            f"| `{spec.name}` | {spec.kind} | `{spec.unit}` | `{_prometheus_name(spec)}` | {attrs} | {spec.description} |"
+            f"| `{spec.name}` | {spec.kind} | `{spec.unit}` | `{_prometheus_cell(spec)}` | {attrs} | {spec.description} |"
         )
     return rows
 

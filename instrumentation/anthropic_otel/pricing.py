@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import sys
 import threading
@@ -26,6 +25,7 @@ from typing import Any, Final
 from .extract.usage import Usage
 from .semconv import (
     ENV_PRICES_FILE,
+    LOG_PREFIX,
     LOGGER,
     LOGGER_UNKNOWN_MODEL,
     TOKEN_CACHE_READ,
@@ -35,6 +35,7 @@ from .semconv import (
     TOKEN_OUTPUT,
     TOKEN_TYPES,
 )
+from .settings import load_setting
 
 __all__ = [
     "BUILTIN_PRICES",
@@ -271,7 +272,7 @@ class PriceTable:
                 return
             self._warned.add(model)
         _unknown_log.warning(
-            "anthropic_otel: no price for model %r (price table as of %s); its cost is not recorded. "
+            LOG_PREFIX + "no price for model %r (price table as of %s); its cost is not recorded. "
             "Add it with a price file (%s).",
             model,
             self.as_of,
@@ -320,11 +321,11 @@ class PriceTable:
         try:
             overrides = _read_price_file(path)
         except _PriceFileError as exc:
-            _log.warning("anthropic_otel: price file %s ignored, built-in prices used: %s", path, exc)
+            _log.warning(LOG_PREFIX + "price file %s ignored, built-in prices used: %s", path, exc)
             return cls()
         except Exception as exc:  # never raise into the application
             _log.warning(
-                "anthropic_otel: price file %s ignored, built-in prices used: %s: %s",
+                LOG_PREFIX + "price file %s ignored, built-in prices used: %s: %s",
                 path,
                 type(exc).__name__,
                 exc,
@@ -336,9 +337,9 @@ class PriceTable:
 
 
 def default_table(path: str | None = None) -> PriceTable:
-    """Built-in prices plus the price file at ``path``, else at ``$ANTHROPIC_OTEL_PRICES_FILE``."""
+    """Built-in prices plus the price file at ``path``, else at the ``prices_file`` setting."""
     if path is None:
-        path = os.environ.get(ENV_PRICES_FILE, "").strip() or None
+        path = load_setting("prices_file")
     return PriceTable.load(path)
 
 

@@ -18,7 +18,6 @@ GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
-GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
@@ -28,14 +27,11 @@ GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chun
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
-HTTP_REQUEST_RESEND_COUNT: Final = "http.request.resend_count"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 ERROR_TYPE: Final = "error.type"
 
 PROVIDER_ANTHROPIC: Final = "anthropic"
 OPERATION_CHAT: Final = "chat"
-TOKEN_TYPE_INPUT: Final = "input"
-TOKEN_TYPE_OUTPUT: Final = "output"
 
 # Event carrying prompt/output content when capture is on (GenAI semconv event name).
 EVENT_GEN_AI_CONTENT: Final = "gen_ai.client.inference.operation.details"
@@ -475,7 +471,7 @@ SEMCONV_OPT_IN_GENAI_LATEST: Final = "gen_ai_latest_experimental"
 
 ENUMS: Final = {
     ANTHROPIC_TOKEN_TYPE: TOKEN_TYPES,
-    GEN_AI_TOKEN_TYPE: (TOKEN_TYPE_INPUT, TOKEN_TYPE_OUTPUT),
+    GEN_AI_TOKEN_TYPE: (TOKEN_INPUT, TOKEN_OUTPUT),
     ANTHROPIC_REQUEST_OUTCOME: (OUTCOME_SUCCESS, OUTCOME_ERROR),
     ANTHROPIC_STREAM_END_REASON: END_REASONS,
     ANTHROPIC_DUPLICATE_STATE: (DUPLICATE_IN_FLIGHT, DUPLICATE_COMPLETED),
@@ -483,9 +479,32 @@ ENUMS: Final = {
     GEN_AI_TOKEN_MODALITY: (TOKEN_MODALITY_UNKNOWN,),
 }
 
-# The instrumentation scope of our meter and tracer.
-SCOPE_NAME: Final = "anthropic_otel"
-
 # Logger names users can filter on.
 LOGGER: Final = "anthropic_otel"
 LOGGER_UNKNOWN_MODEL: Final = "anthropic_otel.unknown_model"
+# Every message we log starts with this: the distribution and command name users know.
+LOG_PREFIX: Final = "anthropic-otel: "
+
+# The instrumentation scope of our meter and tracer (the import name, as OTel instrumentations use).
+SCOPE_NAME: Final = "anthropic_otel"
+
+
+# --- Prometheus names ---------------------------------------------------------------------
+# What the OTel Prometheus exporter and the collector's Prometheus exporters make of an instrument
+# name: dots to underscores, the suffix of a UCUM unit that has one (units in braces are annotations:
+# no suffix), `_total` for counters. Dashboards, alert rules and docs/telemetry.md all use it.
+PROMETHEUS_UNIT_SUFFIXES: Final = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "ratio"}
+PROMETHEUS_COUNTER_SUFFIX: Final = "total"
+# A histogram is three series: its name plus one of these.
+PROMETHEUS_HISTOGRAM_PARTS: Final = ("bucket", "sum", "count")
+
+
+def prometheus_name(instrument: Instrument) -> str:
+    """The Prometheus metric name of `instrument` (a histogram's series add `_bucket`, `_sum`, `_count`)."""
+    name = instrument.name.replace(".", "_")
+    suffix = PROMETHEUS_UNIT_SUFFIXES.get(instrument.unit, "")
+    if suffix and not name.endswith("_" + suffix):
+        name = f"{name}_{suffix}"
+    if instrument.kind == COUNTER and not name.endswith("_" + PROMETHEUS_COUNTER_SUFFIX):
+        name = f"{name}_{PROMETHEUS_COUNTER_SUFFIX}"
+    return name

@@ -136,8 +136,23 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     _standard_capture_switch(env, overrides, values)
     unknown = set(overrides) - {f.name for f in fields(Settings)} - _INSTRUMENTOR_KWARGS
     if unknown:
-        _log.warning("anthropic-otel: ignoring unknown instrument() options: %s", ", ".join(sorted(unknown)))
+        _log.warning(
+            semconv.LOG_PREFIX + "ignoring unknown instrument() options: %s", ", ".join(sorted(unknown))
+        )
     return Settings(**values)
+
+
+def load_setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting from `environ` (default: `os.environ`), checked exactly as `load_settings` checks it.
+
+    For helpers used apart from `instrument()` (the price table, the replay wrapper): they read
+    only the variable behind their setting, so they warn about that variable and no other.
+    """
+    env = os.environ if environ is None else environ
+    variables = [_PARSERS[name][0]]
+    if name == "capture_content":
+        variables.append(semconv.ENV_GENAI_CAPTURE_MESSAGE_CONTENT)
+    return getattr(load_settings({v: env[v] for v in variables if v in env}), name)
 
 
 def _standard_capture_switch(
@@ -156,7 +171,7 @@ def _standard_capture_switch(
 
 
 def _warn_ignored(source: str, raw: Any, err: Exception, default: Any) -> None:
-    _log.warning("anthropic-otel: ignoring %s=%r (%s); using the default %r", source, raw, err, default)
+    _log.warning(semconv.LOG_PREFIX + "ignoring %s=%r (%s); using the default %r", source, raw, err, default)
 
 
 def _coerce(raw: Any, name: str, parse: Callable[[str], Any]) -> Any:

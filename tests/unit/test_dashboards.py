@@ -129,14 +129,20 @@ def _labels() -> set[str]:
 
 
 def test_prometheus_names_agree_with_the_telemetry_reference() -> None:
-    from anthropic_otel import _reference
+    from anthropic_otel._reference import render as reference
 
+    # The metric tables' rows: | `name` | kind | `unit` | `Prometheus` | attributes | meaning |
+    cells = [row.split(" | ") for row in reference().splitlines()]
+    rows = {row[0]: row[3] for row in cells if len(row) == 6 and row[0].startswith("| `")}
     for spec in (*semconv.INSTRUMENTS, *semconv.PLANNED_INSTRUMENTS):
-        documented = _reference._prometheus_name(spec)
-        assert documented.startswith(_promql.series_names(spec)[0].removesuffix("_bucket")), (
-            spec.name,
-            documented,
-        )
+        names = _promql.series_names(spec)
+        documented = rows[f"| `{spec.name}`"].strip("`")
+        if spec.kind == semconv.HISTOGRAM:
+            base = names[0].removesuffix("_bucket")
+            assert names == (f"{base}_bucket", f"{base}_sum", f"{base}_count")
+            assert documented == f"{base}_bucket / _sum / _count", spec.name
+        else:
+            assert (documented,) == names, spec.name
 
 
 def test_alerts_follow_the_house_style() -> None:
@@ -400,7 +406,10 @@ def test_cli_default_needs_no_grafana_sdk(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 1, result.stderr  # defaults: 0; a changed flag without the SDK: 1
-    assert "pip install 'anthropic-otel[dashboards]'" in result.stderr
+    assert result.stderr == (
+        "anthropic-otel dashboards: rendering dashboards with non-default flags needs "
+        "grafana-foundation-sdk: pip install 'anthropic-otel[dashboards]'\n"
+    )
     assert (tmp_path / "a" / "prometheus" / "anthropic-alerts.rules.yaml").is_file()
 
 

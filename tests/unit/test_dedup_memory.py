@@ -369,6 +369,34 @@ def test_idempotent_replays_a_completed_duplicate_without_calling_the_api() -> N
     raw.close()
 
 
+def test_idempotent_keys_responses_with_the_hmac_key_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from anthropic_otel.dedup import MemoryResponseStore, idempotent
+    from anthropic_otel.fake import FakeAnthropic
+
+    class Keys(MemoryResponseStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.keys: list[str] = []
+
+        def put(self, fp: str, payload: str, ttl_s: float) -> None:
+            self.keys.append(fp)
+            super().put(fp, payload, ttl_s)
+
+    kwargs: dict[str, Any] = {"model": "claude-sonnet-4-6", "max_tokens": 32, "messages": BODY["messages"]}
+    raw = FakeAnthropic().client()
+    from_env, explicit, unset = Keys(), Keys(), Keys()
+    monkeypatch.setenv(semconv.ENV_DEDUP_HMAC_KEY, " k3y ")
+    idempotent(raw, from_env).messages.create(**kwargs)
+    idempotent(raw, explicit, hmac_key=b"other").messages.create(**kwargs)
+    monkeypatch.setenv(semconv.ENV_DEDUP_HMAC_KEY, "  ")
+    idempotent(raw, unset).messages.create(**kwargs)
+    assert from_env.keys == [fingerprint(kwargs, b"k3y", limit=None)]
+    assert explicit.keys == [fingerprint(kwargs, b"other", limit=None)]
+    assert unset.keys == [fingerprint(kwargs, None, limit=None)]
+    assert len({*from_env.keys, *explicit.keys, *unset.keys}) == 3
+    raw.close()
+
+
 def test_idempotent_never_replays_streams_and_survives_a_broken_store() -> None:
     from anthropic_otel.dedup import idempotent
     from anthropic_otel.fake import FakeAnthropic

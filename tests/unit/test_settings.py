@@ -1,7 +1,7 @@
 import logging
 
 import pytest
-from anthropic_otel.settings import Settings, load_settings
+from anthropic_otel.settings import Settings, load_setting, load_settings
 
 
 def test_defaults_with_empty_environment() -> None:
@@ -84,3 +84,19 @@ def test_the_semconv_opt_in_can_be_a_keyword_switch() -> None:
         ).genai_latest
         is False
     )
+
+
+def test_one_setting_is_read_and_checked_alone(caplog: pytest.LogCaptureFixture) -> None:
+    env = {
+        "ANTHROPIC_OTEL_PRICES_FILE": " /etc/prices.toml ",
+        "ANTHROPIC_OTEL_DEDUP_HMAC_KEY": "",
+        "ANTHROPIC_OTEL_DEDUP_WINDOW_S": "soon",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "span_only",
+    }
+    with caplog.at_level(logging.WARNING, logger="anthropic_otel"):
+        assert load_setting("prices_file", env) == "/etc/prices.toml"
+        assert load_setting("dedup_hmac_key", env) is None
+        assert load_setting("capture_content", env) is True
+        assert caplog.records == []  # the bad window is not theirs to warn about
+        assert load_setting("dedup_window_s", env) == 600.0
+    assert ["ANTHROPIC_OTEL_DEDUP_WINDOW_S='soon'" in r.getMessage() for r in caplog.records] == [True]

@@ -56,7 +56,7 @@ def _warn_unkeyed_redis() -> None:
             return
         _unkeyed_warned = True
     _log.warning(
-        "anthropic-otel: %s=redis without %s: the fingerprints shared in Redis are plain SHA-256 of the "
+        semconv.LOG_PREFIX + "%s=redis without %s: the fingerprints shared in Redis are plain SHA-256 of the "
         "request, so anyone who can read that Redis can confirm a guessed prompt by hashing it; set %s "
         "to the same secret on every process",
         semconv.ENV_DEDUP,
@@ -112,7 +112,7 @@ class DuplicateDetector:
     ) -> _RedisWorker | None:
         if not settings.dedup_redis_url:
             _log.warning(
-                "anthropic-otel: %s=redis needs %s; detecting duplicates in memory (this process only)",
+                semconv.LOG_PREFIX + "%s=redis needs %s; detecting duplicates in memory (this process only)",
                 semconv.ENV_DEDUP,
                 semconv.ENV_DEDUP_REDIS_URL,
             )
@@ -121,14 +121,15 @@ class DuplicateDetector:
             store = redis_store.RedisStore(settings.dedup_redis_url, timeout_s)
         except ImportError:
             _log.warning(
-                "anthropic-otel: %s=redis needs the redis package (pip install 'anthropic-otel[redis]'); "
+                semconv.LOG_PREFIX
+                + "%s=redis needs the redis package (pip install 'anthropic-otel[redis]'); "
                 "detecting duplicates in memory (this process only)",
                 semconv.ENV_DEDUP,
             )
             return None
         except Exception as err:  # a malformed URL: the app must still start
             _log.warning(
-                "anthropic-otel: cannot use %s (%s); detecting duplicates in memory",
+                semconv.LOG_PREFIX + "cannot use %s (%s); detecting duplicates in memory",
                 semconv.ENV_DEDUP_REDIS_URL,
                 err,
             )
@@ -273,7 +274,7 @@ class _RedisWorker:
             self.saturated = True
         if first:
             _log.warning(
-                "anthropic-otel: dedup queue to Redis full (%d operations waiting); dropping operations "
+                semconv.LOG_PREFIX + "dedup queue to Redis full (%d operations waiting); dropping operations "
                 "until it has room (counted in %s)",
                 self.queue_size,
                 semconv.ANTHROPIC_OTEL_DEDUP_DROPPED.name,
@@ -285,7 +286,9 @@ class _RedisWorker:
                 return
             self.saturated = False
             dropped, self.dropped_in_episode = self.dropped_in_episode, 0
-        _log.info("anthropic-otel: dedup queue to Redis has room again; %d operations were dropped", dropped)
+        _log.info(
+            semconv.LOG_PREFIX + "dedup queue to Redis has room again; %d operations were dropped", dropped
+        )
 
     def _start_thread(self) -> None:
         with self._start_lock:
@@ -312,7 +315,7 @@ class _RedisWorker:
             # Still waiting on Redis: it exits after this round trip, and closes the store itself.
             self._abandoned = True
             _log.info(
-                "anthropic-otel: stopped waiting for the dedup queue to flush to Redis after %s s (%s); "
+                semconv.LOG_PREFIX + "stopped waiting for the dedup queue to flush to Redis after %s s (%s); "
                 "about %d operations are not sent",
                 timeout_s,
                 semconv.ENV_DEDUP_FLUSH_TIMEOUT_S,
@@ -364,7 +367,8 @@ class _RedisWorker:
                 if self.redis_up and not self._abandoned:  # after shutdown, nobody is waiting for it
                     self.redis_up = False
                     _log.warning(
-                        "anthropic-otel: dedup store Redis unavailable (%s); detecting duplicates in memory "
+                        semconv.LOG_PREFIX
+                        + "dedup store Redis unavailable (%s); detecting duplicates in memory "
                         "until it is back (failures are counted in %s)",
                         err,
                         semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS.name,
@@ -372,7 +376,7 @@ class _RedisWorker:
             else:
                 if not self.redis_up:
                     self.redis_up = True
-                    _log.info("anthropic-otel: dedup store Redis is back")
+                    _log.info(semconv.LOG_PREFIX + "dedup store Redis is back")
         memory = detector.memory
         for index, (kind, ticket) in enumerate(jobs):
             # Every operation also lands in memory, so a Redis outage starts with a warm local store.

@@ -11,15 +11,14 @@ called as usual. An in-flight duplicate is not waited for: it calls the API.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Callable, Final, Protocol
 
-from .. import semconv
 from .._guard import guard
+from ..settings import load_setting
 from .fingerprint import fingerprint
 
 DEFAULT_WINDOW_S: Final = 600.0
@@ -95,15 +94,16 @@ def idempotent(
     """`client` (sync or async) whose `messages.create` replays completed duplicates from `store`.
 
     `store`: a `ResponseStore`, a `redis://` URL (shared by every process using it), or None for a
-    `MemoryResponseStore` private to this wrapper. `hmac_key` defaults to `ANTHROPIC_OTEL_DEDUP_HMAC_KEY`.
+    `MemoryResponseStore` private to this wrapper. `hmac_key` defaults to the `dedup_hmac_key`
+    setting (`ANTHROPIC_OTEL_DEDUP_HMAC_KEY`).
     """
     if store is None:
         store = MemoryResponseStore()
     elif isinstance(store, str):
         store = RedisResponseStore(store)
     if hmac_key is None:
-        env_key = os.environ.get(semconv.ENV_DEDUP_HMAC_KEY, "").strip()
-        hmac_key = env_key.encode() if env_key else None
+        key = load_setting("dedup_hmac_key")
+        hmac_key = key.encode() if key else None
     from anthropic._base_client import AsyncAPIClient
 
     replay = _Replay(store, window_s, hmac_key, isinstance(client, AsyncAPIClient))

@@ -1,10 +1,9 @@
 """Prometheus names and the PromQL behind every panel and alert, derived from `semconv` specs.
 
 Names are never spelled here: a metric's Prometheus name comes from its `semconv.Instrument`
-(the translation the OTel Prometheus exporter and the collector's Prometheus exporters apply:
-dots to underscores, `s` -> `_seconds`, units in braces dropped, counters get `_total`) and a
-label's name from its attribute. Pure functions of strings, so the CLI, the generator and the
-tests share one definition of each query.
+through `semconv.prometheus_name` (the exporters' translation) and a label's name from its
+attribute. Pure functions of strings, so the CLI, the generator and the tests share one
+definition of each query.
 """
 
 from __future__ import annotations
@@ -20,9 +19,6 @@ from ..pricing import (
     CACHE_WRITE_1H_MULTIPLIER,
     CACHE_WRITE_5M_MULTIPLIER,
 )
-
-# UCUM units with a Prometheus suffix (the exporters' table); units in braces are annotations: no suffix.
-_UNIT_SUFFIX: Final = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "ratio"}
 
 # The streams that ended because something broke (not the caller): the "drop rate" numerator.
 DROP_REASONS: Final = (semconv.END_ERROR, semconv.END_TIMEOUT, semconv.END_UNEXPECTED_CLOSE)
@@ -45,14 +41,9 @@ assert SHORT_OUTPUT_TOKENS in semconv.TOKEN_BUCKETS
 
 def metric(spec: semconv.Instrument, part: str = "") -> str:
     """The Prometheus name of `spec`; histograms need `part` (`bucket`, `sum` or `count`)."""
-    name = spec.name.replace(".", "_")
-    suffix = _UNIT_SUFFIX.get(spec.unit, "")
-    if suffix and not name.endswith("_" + suffix):
-        name = f"{name}_{suffix}"
-    if spec.kind == semconv.COUNTER:
-        return name if name.endswith("_total") else f"{name}_total"
+    name = semconv.prometheus_name(spec)
     if spec.kind == semconv.HISTOGRAM:
-        if part not in ("bucket", "sum", "count"):
+        if part not in semconv.PROMETHEUS_HISTOGRAM_PARTS:
             raise ValueError(f"histogram {spec.name} needs part bucket, sum or count, not {part!r}")
         return f"{name}_{part}"
     return name
@@ -61,7 +52,7 @@ def metric(spec: semconv.Instrument, part: str = "") -> str:
 def series_names(spec: semconv.Instrument) -> tuple[str, ...]:
     """Every Prometheus series name `spec` produces."""
     if spec.kind == semconv.HISTOGRAM:
-        return tuple(metric(spec, part) for part in ("bucket", "sum", "count"))
+        return tuple(metric(spec, part) for part in semconv.PROMETHEUS_HISTOGRAM_PARTS)
     return (metric(spec),)
 
 
@@ -316,7 +307,7 @@ def _expensive_output(s: Scope, part: str, *matchers: str) -> str:
         (MODEL,),
         s.rate(
             semconv.GEN_AI_CLIENT_TOKEN_USAGE,
-            eq(GEN_AI_TOKEN_TYPE, semconv.TOKEN_TYPE_OUTPUT),
+            eq(GEN_AI_TOKEN_TYPE, semconv.TOKEN_OUTPUT),
             f'{MODEL}!~"{CHEAP_MODEL_RE}"',
             *matchers,
             part=part,

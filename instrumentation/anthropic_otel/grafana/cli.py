@@ -14,8 +14,6 @@ from typing import Any, Callable
 
 from ._options import OptionError, Options
 
-INSTALL_HINT = "pip install 'anthropic-otel[dashboards]'"
-
 
 def _ratio(flag: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
@@ -112,12 +110,10 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             written = write(out, options)
-        except ImportError:  # the Grafana SDK is imported when rendering starts
-            print(
-                "anthropic-otel dashboards: these flags change the generated files, which needs "
-                f"grafana-foundation-sdk: {INSTALL_HINT}",
-                file=sys.stderr,
-            )
+        except ImportError as exc:
+            # The Grafana SDK is imported when rendering starts; without it `_sdk`'s error names
+            # its install command (`_sdk.INSTALL_HINT`, which cannot be imported without the SDK).
+            print(f"anthropic-otel dashboards: {exc}", file=sys.stderr)
             return 1
     for path in written:
         print(path)
