@@ -8,7 +8,6 @@ sync and async, streaming or not. Names are listed in `anthropic_otel.semconv`.
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Collection
 from typing import Any
 
@@ -30,7 +29,6 @@ from .version import __version__
 __all__ = ["AnthropicInstrumentor", "Settings", "__version__", "partial_text"]
 
 _instruments = ("anthropic >= 0.40",)
-_log = logging.getLogger(__name__)
 
 _BASE = "anthropic._base_client"
 _STREAMING = "anthropic._streaming"
