@@ -19,19 +19,12 @@ from anthropic_otel.settings import Settings
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from tests.clock import Clock
 from tests.readers import sums
 
 MODEL = "claude-sonnet-4-5"
 BODY: dict[str, Any] = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
 OTHER: dict[str, Any] = {**BODY, "messages": [{"role": "user", "content": "Bye"}]}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Metrics:
@@ -58,7 +51,7 @@ def metrics() -> Iterator[Metrics]:
 
 
 def test_begin_marks_in_flight_and_reports_existing_states() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     store = MemoryStore(clock=clock)
     assert store.begin("a", owner=1, in_flight_ttl_s=60) is None
     assert store.begin("a", owner=2, in_flight_ttl_s=60) == "in_flight"
@@ -69,7 +62,7 @@ def test_begin_marks_in_flight_and_reports_existing_states() -> None:
 
 
 def test_in_flight_mark_expires_after_its_ttl_and_completed_after_the_window() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     store = MemoryStore(clock=clock)
     store.begin("a", 1, 60)
     clock.now += 59.9
@@ -86,7 +79,7 @@ def test_in_flight_mark_expires_after_its_ttl_and_completed_after_the_window() -
 
 
 def test_a_duplicate_does_not_extend_the_completed_window() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     store = MemoryStore(clock=clock)
     store.complete("a", 600)
     clock.now += 500
@@ -119,7 +112,7 @@ def test_least_recently_used_is_evicted_at_the_cap() -> None:
 
 
 def test_expired_entries_at_the_old_end_are_swept() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     store = MemoryStore(clock=clock)
     for i in range(4):
         store.begin(str(i), 1, 10)
@@ -269,7 +262,7 @@ def test_fail_after_another_ticket_took_over_leaves_the_completed_mark(metrics: 
 
 def test_window_setting_bounds_completed_duplicates(metrics: Metrics) -> None:
     detector = DuplicateDetector(Settings(dedup_window_s=30.0), metrics.meter)
-    clock = Clock()
+    clock = Clock(1000.0)
     detector.memory = MemoryStore(clock=clock)
     ticket = detector.start(MODEL, BODY)
     assert ticket is not None
