@@ -27,14 +27,33 @@ def _load(path: str) -> tuple[dict[str, Any], ...]:
         return tuple(json.loads(line) for line in fh if line.strip())
 
 
+def _absent_reason(path: Path) -> str | None:
+    return None if path.is_file() else f"corpus not found at {path} (set ANTHROPIC_OTEL_CORPUS)"
+
+
 def load_corpus() -> list[dict[str, Any]]:
     """All records (one dict per line); skips the calling test if the corpus file is missing."""
     path = corpus_path()
-    if not path.is_file():
-        reason = f"corpus not found at {path} (set ANTHROPIC_OTEL_CORPUS)"
+    reason = _absent_reason(path)
+    if reason is not None:
         print(reason)
         pytest.skip(reason)
     return list(_load(str(path)))
+
+
+def params(kind: str) -> list[Any]:
+    """`pytest.param`s for `parametrize`, one per record of `kind` with the record's id as test id.
+
+    Called at collection, where skipping is not possible: without the corpus (or without a record
+    of `kind`) it returns one param marked skip, with the reason printed."""
+    path = corpus_path()
+    reason = _absent_reason(path)
+    found = [] if reason is not None else [r for r in _load(str(path)) if r["kind"] == kind]
+    if not found:
+        reason = reason or f"no {kind} records in the corpus"
+        print(reason)
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
+    return [pytest.param(r, id=r["id"]) for r in found]
 
 
 def records(kind: str | None = None) -> list[dict[str, Any]]:

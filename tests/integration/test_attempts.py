@@ -16,8 +16,6 @@ from anthropic_otel.fake import FakeAnthropic
 from . import sdk
 
 MESSAGES = [{"role": "user", "content": "hello"}]
-ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-TRACING = pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
 
 
 def _faults(script: str) -> dict[str, Any]:
@@ -33,8 +31,6 @@ def _attempts(telemetry: Any, **attrs: Any) -> float:
     return telemetry.value("anthropic.attempts", **attrs)
 
 
-@TRACING
-@ASYNC
 def test_529_529_200(telemetry: Any, is_async: bool, sdk_tracing: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async, sdk_tracing, max_retries=2)
@@ -63,7 +59,6 @@ def test_529_529_200(telemetry: Any, is_async: bool, sdk_tracing: bool) -> None:
     assert telemetry.value("anthropic.retries.unacknowledged") == 0
 
 
-@ASYNC
 def test_529_three_times_fails_the_request(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async, max_retries=2)
@@ -83,7 +78,6 @@ def test_529_three_times_fails_the_request(telemetry: Any, is_async: bool) -> No
     assert [e["http.response.status_code"] for e in _events(telemetry)] == [529, 529, 529]
 
 
-@ASYNC
 def test_429_with_retry_after(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async)
@@ -95,7 +89,6 @@ def test_429_with_retry_after(telemetry: Any, is_async: bool) -> None:
     assert first["anthropic.attempt.retry_after_s"] == 0.001
 
 
-@ASYNC
 def test_500_then_200(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async)
@@ -105,7 +98,6 @@ def test_500_then_200(telemetry: Any, is_async: bool) -> None:
     assert telemetry.value("anthropic.requests", anthropic__request__outcome="success") == 1
 
 
-@ASYNC
 def test_400_is_not_retried(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async, max_retries=2)
@@ -116,8 +108,6 @@ def test_400_is_not_retried(telemetry: Any, is_async: bool) -> None:
     assert _attempts(telemetry, http__response__status_code=400, error__type="invalid_request_error") == 1
 
 
-@TRACING
-@ASYNC
 @pytest.mark.parametrize(
     ("fault", "error_type"), [("timeout", "timeout"), ("connection_reset", "connection_error")]
 )
@@ -147,7 +137,6 @@ def test_unacknowledged_failure_then_retry(
     ]
 
 
-@ASYNC
 def test_max_retries_zero(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async, max_retries=0)
@@ -158,7 +147,6 @@ def test_max_retries_zero(telemetry: Any, is_async: bool) -> None:
     assert telemetry.value("anthropic.requests", anthropic__request__outcome="error") == 1
 
 
-@ASYNC
 def test_stream_attempts_and_overload_inside_a_200_stream(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async, max_retries=2)
@@ -214,7 +202,6 @@ def _behaviour(is_async: bool, max_retries: int) -> list[Any]:
     return seen
 
 
-@ASYNC
 @pytest.mark.parametrize("max_retries", [0, 2])
 def test_behaviour_identical_to_uninstrumented_sdk(telemetry: Any, is_async: bool, max_retries: int) -> None:
     from anthropic_otel import AnthropicInstrumentor

@@ -37,8 +37,6 @@ def _encoded_bytes(telemetry: Any) -> int:
     return len(encode_metrics(telemetry.reader.get_metrics_data()).SerializeToString())
 
 
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("mode", ["create", "create_stream"])
 def test_absurd_usage_is_left_out_and_export_keeps_working(
     telemetry: Any, mode: str, is_async: bool, sdk_tracing: bool
@@ -91,7 +89,6 @@ def test_export_after_a_thousand_normal_calls(telemetry: Any) -> None:
 LONG_TYPE = "x" * 500
 
 
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_unknown_server_error_type_becomes_other(telemetry: Any, is_async: bool) -> None:
     fake = ScriptedFake()
     fake.error_type = LONG_TYPE
@@ -117,7 +114,6 @@ def test_unknown_server_error_type_becomes_other(telemetry: Any, is_async: bool)
     ] * 2
 
 
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_unknown_error_type_in_a_stream_error_event_becomes_other(telemetry: Any, is_async: bool) -> None:
     fake = ScriptedFake()
     fake.error_type = LONG_TYPE

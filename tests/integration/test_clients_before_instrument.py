@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from anthropic_otel import AnthropicInstrumentor
 from anthropic_otel.fake import FakeAnthropic
 
 from . import sdk
 
 MESSAGES = [{"role": "user", "content": "hello"}]
-ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 
 
 def _reinstrument_around(telemetry: Any, build: Any) -> Any:
@@ -25,7 +23,6 @@ def _reinstrument_around(telemetry: Any, build: Any) -> Any:
     return built
 
 
-@ASYNC
 def test_attempts_of_a_client_built_before_instrument(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = _reinstrument_around(telemetry, lambda: sdk.client(fake, is_async, max_retries=2))

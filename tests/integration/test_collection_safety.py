@@ -23,8 +23,6 @@ from tests.polling import wait_for
 from . import sdk
 from .test_streams import _kwargs, assert_one_stream
 
-TRACING = pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
-
 
 def _drop_in_cycle(c: Any) -> None:
     """Read a few events, then drop the stream unclosed inside a reference cycle: only the collector frees it."""
@@ -81,7 +79,6 @@ def _in_thread(fn: Any, timeout: float = 10.0) -> None:
     assert errors == []
 
 
-@TRACING
 def test_collection_while_this_thread_holds_the_stream_lock(
     telemetry: Any, watchdog_held: None, sdk_tracing: bool
 ) -> None:
@@ -102,7 +99,6 @@ def test_collection_while_this_thread_holds_the_stream_lock(
     assert_one_stream(telemetry, "abandoned")
 
 
-@TRACING
 def test_collection_inside_a_metric_sum_lock(telemetry: Any, watchdog_held: None, sdk_tracing: bool) -> None:
     c = sdk.client(FakeAnthropic(), False, sdk_tracing)
     from anthropic_otel import _runtime

@@ -34,7 +34,6 @@ def _output_json(text: str) -> str:
     return json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": text}]}])
 
 
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_a_five_million_character_prompt_is_cut_to_the_default_16384(telemetry: Any, is_async: bool) -> None:
     _capture_on(telemetry, capture_content=True)
     c = sdk.client(FakeAnthropic(), is_async)
@@ -55,8 +54,6 @@ def _three_ways(c: Any, **kwargs: Any) -> str:
     return str(reply)
 
 
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_every_value_capped_to_the_limit_from_the_environment(
     telemetry: Any, monkeypatch: pytest.MonkeyPatch, is_async: bool, sdk_tracing: bool
 ) -> None:
@@ -84,7 +81,6 @@ def test_every_value_capped_to_the_limit_from_the_environment(
         assert all(len(attrs[k]) == 100 for k in attrs["anthropic.content.truncated"])
 
 
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_values_within_the_limit_are_whole_and_not_marked(telemetry: Any, is_async: bool) -> None:
     # '[{"role": "user", "content": "' + 67 characters + '"}]' is exactly 100 characters.
     _capture_on(telemetry, capture_content=True, capture_content_max_chars=100)
@@ -97,8 +93,6 @@ def test_values_within_the_limit_are_whole_and_not_marked(telemetry: Any, is_asy
     assert "anthropic.content.truncated" not in attrs
 
 
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_no_system_prompt_records_no_system_instructions(
     telemetry: Any, is_async: bool, sdk_tracing: bool
 ) -> None:

@@ -52,7 +52,6 @@ def _traffic(sdk_tracing: bool) -> None:
         sdk.create_stream_events(c, system=SYSTEM, messages=MESSAGES)
 
 
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
 def test_no_content_by_default(telemetry: Any, caplog: pytest.LogCaptureFixture, sdk_tracing: bool) -> None:
     with caplog.at_level(logging.DEBUG, logger="anthropic_otel"):
         _traffic(sdk_tracing)
@@ -65,7 +64,6 @@ def test_no_content_by_default(telemetry: Any, caplog: pytest.LogCaptureFixture,
     assert CANARY not in ours and REPLY not in ours
 
 
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
 def test_content_in_span_events_when_capture_is_on(telemetry: Any, sdk_tracing: bool) -> None:
     telemetry.reinstrument(capture_content=True)
     _traffic(sdk_tracing)
@@ -118,7 +116,6 @@ def _quoted_400(is_async: bool, sdk_tracing: bool) -> str:
 
 
 # SDK >= 1.14 with its tracing off, or older SDKs: the span is ours (the SDK's own span is the SDK's).
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_error_status_on_our_span_names_the_error_type_not_the_message(
     telemetry: Any, is_async: bool
 ) -> None:
@@ -134,14 +131,12 @@ def test_error_status_on_our_span_names_the_error_type_not_the_message(
 
 
 @pytest.mark.skipif(not sdk.SDK_TRACES, reason="this SDK version has no tracing of its own")
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_quoted_error_message_is_not_exported_from_the_sdk_span(telemetry: Any, is_async: bool) -> None:
     _quoted_400(is_async, sdk_tracing=True)
     assert [s.name for s in telemetry.spans()] == ["anthropic.messages.create"]
     assert CANARY not in _exported_text(telemetry)
 
 
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_error_status_quotes_the_message_when_capture_is_on(telemetry: Any, is_async: bool) -> None:
     telemetry.reinstrument(capture_content=True)
     message = _quoted_400(is_async, sdk_tracing=False)

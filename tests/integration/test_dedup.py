@@ -14,8 +14,6 @@ from anthropic_otel.fake import FakeAnthropic
 
 from . import sdk
 
-ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-TRACING = pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
 REQUEST: dict[str, Any] = {
     "system": "Classify the ticket as billing, shipping or other.",
     "messages": [{"role": "user", "content": "My parcel never arrived."}],
@@ -44,8 +42,6 @@ def states_on_spans(telemetry: Any) -> list[Any]:
     return [s.attributes.get("anthropic.duplicate.state") for s in telemetry.spans()]
 
 
-@TRACING
-@ASYNC
 def test_the_same_request_sent_again_is_a_completed_duplicate(
     telemetry: Any, is_async: bool, sdk_tracing: bool
 ) -> None:
@@ -60,7 +56,6 @@ def test_the_same_request_sent_again_is_a_completed_duplicate(
     assert states_on_spans(telemetry) == [None, "completed"]
 
 
-@ASYNC
 def test_sdk_retries_of_one_call_are_attempts_not_duplicates(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async, max_retries=2)
@@ -85,7 +80,6 @@ def test_a_copy_sent_while_the_first_is_in_flight_is_an_in_flight_duplicate(tele
     assert duplicates(telemetry) == [(in_flight, 1)]
 
 
-@ASYNC
 def test_a_failed_call_sent_again_is_not_a_duplicate(telemetry: Any, is_async: bool) -> None:
     c = sdk.client(FakeAnthropic(), is_async, max_retries=0)
     with pytest.raises(Exception, match="overloaded"):

@@ -78,8 +78,6 @@ def _assert_malformed_request(telemetry: Any, stream: bool) -> None:
         assert span.status.description == MALFORMED
 
 
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_non_json_body(
     telemetry: Any, caplog: pytest.LogCaptureFixture, is_async: bool, sdk_tracing: bool
 ) -> None:
@@ -98,8 +96,6 @@ STREAM_CALLS: dict[str, Callable[..., Any]] = {
 
 @pytest.mark.parametrize("event", ["message_start", "message_delta", "error"])
 @pytest.mark.parametrize("call", list(STREAM_CALLS))
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_non_json_stream_event_we_read(
     telemetry: Any,
     caplog: pytest.LogCaptureFixture,
@@ -121,7 +117,6 @@ def test_non_json_stream_event_we_read(
 
 
 @pytest.mark.skipif(not sdk.SDK_TRACES, reason="this SDK version has no tracing of its own")
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_non_json_content_delta_with_sdk_tracing(
     telemetry: Any, caplog: pytest.LogCaptureFixture, is_async: bool
 ) -> None:
@@ -134,7 +129,6 @@ def test_non_json_content_delta_with_sdk_tracing(
     _assert_malformed_request(telemetry, stream=True)
 
 
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_non_json_content_delta_without_sdk_tracing(telemetry: Any, is_async: bool) -> None:
     c = sdk.client(FakeAnthropic(), is_async, sdk_tracing=False, max_retries=0)
     with pytest.raises(json.JSONDecodeError):

@@ -52,7 +52,6 @@ def _attributes(telemetry: Any, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
-@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_opt_in_emits_the_newest_genai_metrics_and_not_the_old_ones(
     telemetry: Any, monkeypatch: pytest.MonkeyPatch, is_async: bool, stream: bool
 ) -> None:
@@ -113,7 +112,6 @@ def test_by_default_the_genai_metrics_keep_their_v1_41_names(telemetry: Any) -> 
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
-@pytest.mark.parametrize("sdk_tracing", [True, False], ids=["sdk-tracing", "no-sdk-tracing"])
 def test_the_finish_reason_is_on_the_span_under_the_conventions_name(
     telemetry: Any, sdk_tracing: bool, stream: bool
 ) -> None:

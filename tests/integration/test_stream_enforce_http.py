@@ -41,7 +41,6 @@ ARGS: dict[str, Any] = {
     "messages": [{"role": "user", "content": "hello"}],
     "extra_headers": {"x-fake-faults": "hang"},  # 3 deltas, then silence
 }
-ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 API = pytest.mark.parametrize("api", ["create", "helper"])
 
 
@@ -144,7 +143,6 @@ async def _read_async(base_url: str, api: str) -> Reading:
     return seen
 
 
-@ASYNC
 @API
 def test_enforced_idle_timeout_ends_the_callers_loop_over_http(
     enforcing: Any, base_url: str, is_async: bool, api: str

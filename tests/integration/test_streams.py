@@ -23,7 +23,6 @@ from tests.polling import wait_for
 from . import sdk
 
 MESSAGES = [{"role": "user", "content": "hello"}]
-ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 API = pytest.mark.parametrize("api", ["create", "helper"])
 
 
@@ -91,7 +90,6 @@ def assert_one_stream(telemetry: Any, reason: str) -> None:
     assert spans[0].attributes["anthropic.stream.end_reason"] == reason
 
 
-@ASYNC
 @API
 def test_complete(telemetry: Any, is_async: bool, api: str) -> None:
     fake = FakeAnthropic()
@@ -106,7 +104,6 @@ def test_complete(telemetry: Any, is_async: bool, api: str) -> None:
     assert telemetry.value("gen_ai.client.operation.time_to_first_chunk") == 1
 
 
-@ASYNC
 @API
 def test_error_event_mid_stream(telemetry: Any, is_async: bool, api: str) -> None:
     fake = FakeAnthropic()
@@ -118,7 +115,6 @@ def test_error_event_mid_stream(telemetry: Any, is_async: bool, api: str) -> Non
     assert telemetry.spans()[0].attributes["anthropic.stream.partial_output_tokens"] == 3
 
 
-@ASYNC
 @API
 def test_connection_dropped(telemetry: Any, is_async: bool, api: str) -> None:
     fake = FakeAnthropic()
@@ -129,7 +125,6 @@ def test_connection_dropped(telemetry: Any, is_async: bool, api: str) -> None:
     assert telemetry.value("anthropic.requests", error__type="connection_error") == 1
 
 
-@ASYNC
 @API
 def test_clean_close_before_message_stop(telemetry: Any, is_async: bool, api: str) -> None:
     """The SDK raises nothing here: only the instrumentation can tell the stream was cut short."""
@@ -142,7 +137,6 @@ def test_clean_close_before_message_stop(telemetry: Any, is_async: bool, api: st
     assert telemetry.value("anthropic.tokens", anthropic__token__type="output") == 1
 
 
-@ASYNC
 @API
 def test_read_timeout(telemetry: Any, is_async: bool, api: str) -> None:
     fake = FakeAnthropic()
@@ -153,7 +147,6 @@ def test_read_timeout(telemetry: Any, is_async: bool, api: str) -> None:
     assert telemetry.value("anthropic.requests", error__type="timeout") == 1
 
 
-@ASYNC
 @API
 def test_caller_closes_early(telemetry: Any, is_async: bool, api: str) -> None:
     fake = FakeAnthropic()
@@ -188,7 +181,6 @@ def test_asyncio_task_cancelled(telemetry: Any) -> None:
     assert_one_stream(telemetry, "cancelled")
 
 
-@ASYNC
 def test_abandoned_stream_found_at_garbage_collection(telemetry: Any, is_async: bool) -> None:
     fake = FakeAnthropic()
     c = sdk.client(fake, is_async)
@@ -266,7 +258,6 @@ def _hanging_reader(c: Any, is_async: bool, api: str, box: dict[str, Any]) -> th
     return thread
 
 
-@ASYNC
 @API
 def test_hung_stream_is_visible_while_it_hangs(telemetry: Any, is_async: bool, api: str) -> None:
     telemetry.reinstrument(stream_idle_timeout_s=0.5)
@@ -283,7 +274,6 @@ def test_hung_stream_is_visible_while_it_hangs(telemetry: Any, is_async: bool, a
     assert_one_stream(telemetry, "unexpected_close")
 
 
-@ASYNC
 @API
 def test_enforced_idle_timeout_ends_the_callers_loop(telemetry: Any, is_async: bool, api: str) -> None:
     telemetry.reinstrument(stream_idle_timeout_s=0.5, stream_idle_enforce=True)

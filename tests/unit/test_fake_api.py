@@ -13,18 +13,11 @@ import pytest
 from anthropic_otel.fake import FakeAnthropic, Fault, reply_text
 from anthropic_otel.fake.engine import DROP, HANG, Abort, Pause
 
+from tests.clock import Clock
 from tests.corpus import record, records, sse_events
 
 S400 = "S" * 400  # 400 chars -> 100 tokens
 HI = {"role": "user", "content": "Hi"}  # 2 chars -> 1 token
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def post(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import threading
 from pathlib import Path
@@ -24,29 +23,18 @@ from anthropic_otel.pricing import (
     normalize_model_id,
 )
 
-_REPO = Path(__file__).resolve().parents[2]
-_CORPUS = Path(
-    os.environ.get("ANTHROPIC_OTEL_CORPUS", str(_REPO.parent / "shared" / "corpus" / "recordings.jsonl"))
-)
+from tests import corpus
 
 
 def _corpus_usage(rec_id: str) -> tuple[Usage, str]:
     """Parsed usage and model of one corpus record; skips (with the reason) when the corpus is absent."""
-    if not _CORPUS.is_file():
-        reason = f"corpus not found at {_CORPUS} (set ANTHROPIC_OTEL_CORPUS)"
-        print(reason)
-        pytest.skip(reason)
-    with _CORPUS.open(encoding="utf-8") as f:
-        for line in f:
-            rec = json.loads(line)
-            if rec["id"] == rec_id:
-                if rec["kind"] == "stream":
-                    usage = usage_from_sse_text(rec["body"])
-                else:
-                    usage = usage_from_message(json.loads(rec["body"]))
-                assert usage is not None
-                return usage, rec["expect"]["model"]
-    pytest.skip(f"record {rec_id} not in the corpus")
+    rec = corpus.record(rec_id)
+    if rec["kind"] == "stream":
+        usage = usage_from_sse_text(rec["body"])
+    else:
+        usage = usage_from_message(json.loads(rec["body"]))
+    assert usage is not None
+    return usage, rec["expect"]["model"]
 
 
 def _costs(cost: CallCost | None) -> dict[str, float]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,33 +12,7 @@ from anthropic_otel import semconv
 from anthropic_otel.extract import StreamUsage, Usage, usage_from_message
 from anthropic_otel.extract.usage import MALFORMED_USAGE, MAX_TOKENS_PER_FIELD, usage_from_sse_text
 
-# --- corpus loader ----------------------------------------------------------------------------
-# tests/corpus.py (shared loader) did not exist when this was written; same behaviour: read the
-# recordings in place, skip with a printed reason when they are absent.
-_REPO = Path(__file__).resolve().parents[2]
-_CORPUS = Path(
-    os.environ.get("ANTHROPIC_OTEL_CORPUS", str(_REPO.parent / "shared" / "corpus" / "recordings.jsonl"))
-)
-
-
-def _load_corpus() -> tuple[list[dict[str, Any]], str]:
-    if not _CORPUS.is_file():
-        return [], f"corpus not found at {_CORPUS} (set ANTHROPIC_OTEL_CORPUS)"
-    with _CORPUS.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()], ""
-
-
-_RECORDS, _SKIP_REASON = _load_corpus()
-
-
-def _params(kind: str) -> list[Any]:
-    recs = [r for r in _RECORDS if r["kind"] == kind]
-    if not recs:
-        reason = _SKIP_REASON or f"no {kind} records in the corpus"
-        print(reason)
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
-    return [pytest.param(r, id=r["id"]) for r in recs]
-
+from tests import corpus
 
 # Compaction: billed tokens are the sum over usage.iterations, while the corpus `expect` holds the
 # top-level usage (last pass only). Sums computed by hand from the bodies:
@@ -80,21 +52,20 @@ def _check_against_expect(rec: dict[str, Any], got: Usage | None) -> None:
         assert got.cache_write_1h == 0
 
 
-@pytest.mark.parametrize("rec", _params("message"))
+@pytest.mark.parametrize("rec", corpus.params("message"))
 def test_corpus_message(rec: dict[str, Any]) -> None:
     _check_against_expect(rec, usage_from_message(json.loads(rec["body"])))
 
 
-@pytest.mark.parametrize("rec", _params("stream"))
+@pytest.mark.parametrize("rec", corpus.params("stream"))
 def test_corpus_stream(rec: dict[str, Any]) -> None:
     _check_against_expect(rec, usage_from_sse_text(rec["body"]))
 
 
-@pytest.mark.parametrize("rec", _params("stream"))
+@pytest.mark.parametrize("rec", corpus.params("stream"))
 def test_corpus_stream_model_and_stop_reason(rec: dict[str, Any]) -> None:
     stream = StreamUsage()
-    for block in rec["body"].replace("\r\n", "\n").split("\n\n"):
-        data = "".join(line[5:] for line in block.split("\n") if line.startswith("data:"))
+    for _, data in corpus.sse_events(rec["body"]):
         if data:
             stream.feed(json.loads(data))
     assert stream.model == rec["expect"]["model"]
@@ -102,27 +73,19 @@ def test_corpus_stream_model_and_stop_reason(rec: dict[str, Any]) -> None:
 
 
 def test_corpus_has_enough_records() -> None:
-    if not _RECORDS:
-        pytest.skip(_SKIP_REASON)
-    assert sum(r["kind"] == "message" for r in _RECORDS) >= 10
-    assert sum(r["kind"] == "stream" for r in _RECORDS) >= 10
+    records = corpus.load_corpus()
+    assert sum(r["kind"] == "message" for r in records) >= 10
+    assert sum(r["kind"] == "stream" for r in records) >= 10
     # Both compaction records are still there, so their hand-computed sums are exercised.
-    assert set(COMPACTION) <= {r["id"] for r in _RECORDS}
+    assert set(COMPACTION) <= {r["id"] for r in records}
 
 
 # --- SDK objects (attribute access) -----------------------------------------------------------
 
 
-def _record(rec_id: str) -> dict[str, Any]:
-    for r in _RECORDS:
-        if r["id"] == rec_id:
-            return r
-    pytest.skip(_SKIP_REASON or f"record {rec_id} not in the corpus")
-
-
 def test_sdk_message_object() -> None:
     types = pytest.importorskip("anthropic.types")
-    body = json.loads(_record("openllmetry-sonnet35-cache-write-1")["body"])
+    body = json.loads(corpus.record("openllmetry-sonnet35-cache-write-1")["body"])
     msg = types.Message.model_validate(body)
     assert usage_from_message(msg) == Usage(4, 187, 1163, 0, 0)
 
@@ -132,17 +95,16 @@ def test_sdk_beta_message_with_iterations() -> None:
     models = pytest.importorskip("anthropic._models")
     # The SDK builds response objects leniently (construct_type), so older SDKs without the
     # compaction block type still hand the app an object with the recorded usage.
-    body = json.loads(_record("ruby-llm-sonnet46-compaction-1")["body"])
+    body = json.loads(corpus.record("ruby-llm-sonnet46-compaction-1")["body"])
     msg = models.construct_type(type_=beta.BetaMessage, value=body)
     assert usage_from_message(msg) == COMPACTION["ruby-llm-sonnet46-compaction-1"]
 
 
 def test_sdk_stream_events() -> None:
     beta = pytest.importorskip("anthropic.types.beta")
-    rec = _record("pydantic-ai-sonnet46-compaction-cache-read-stream-1")
+    rec = corpus.record("pydantic-ai-sonnet46-compaction-cache-read-stream-1")
     stream = StreamUsage()
-    for block in rec["body"].split("\n\n"):
-        data = "".join(line[5:] for line in block.split("\n") if line.startswith("data:"))
+    for _, data in corpus.sse_events(rec["body"]):
         if not data:
             continue
         event = json.loads(data)

@@ -20,9 +20,9 @@ from .. import semconv
 from .._guard import guard
 from .._runtime import Runtime
 from ..dedup.detector import Ticket
-from ..extract.attempts import maybe_billed, retry_after_seconds, status_error_type
 from ..extract.content import capped, is_sentinel, to_json
 from ..extract.errors import error_type as classify
+from ..extract.errors import maybe_billed, retry_after_seconds, status_error_type
 from ..extract.usage import Usage, usage_from_message
 from ..pricing import CallCost
 
