@@ -62,7 +62,7 @@ class Sum:
     """A counter's cumulative values per attribute set, reported by an observable instrument.
 
     The fast path is one dict lookup by the identity of the attribute dict (the cached dicts of
-    `Instruments.attrs`). A dict seen for the first time is looked up by content (an equal dict
+    the recorder's `_AttributeSets`). A dict seen for the first time is looked up by content (an equal dict
     built elsewhere is the same series) and its identity remembered; a remembered dict is kept
     alive, so its id cannot be reused by another dict while it is a key. At most `MAX_SERIES`
     attribute sets are kept apart; the rest share the overflow series.

@@ -91,7 +91,7 @@ def test_every_add_is_constant_work_past_the_limit(monkeypatch: Any) -> None:
 
 
 def test_a_cached_dict_is_one_lookup_by_identity(monkeypatch: Any) -> None:
-    """As many dicts as `Instruments.attrs` caches, most past the series limit: each is looked up
+    """As many dicts as the recorder's attribute sets cache, most past the series limit: each is looked up
     by content once, then found by identity."""
     learned: list[int] = []
     learn = Sum._learn
