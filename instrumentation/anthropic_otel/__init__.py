@@ -24,6 +24,7 @@ from .semconv import SCOPE_NAME
 from .settings import Settings, load_settings
 from .state import watchdog
 from .state.stream import partial_text
+from .state.system_variants import SystemVariants
 from .version import __version__
 
 __all__ = ["AnthropicInstrumentor", "Settings", "__version__", "partial_text"]
@@ -67,13 +68,15 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         settings = load_settings(**kwargs)
         meter = metrics.get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
         tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
-        recorder = Recorder(meter, genai_latest=settings.genai_latest)
+        system_variants = SystemVariants(settings.cache_variants_window_s)
+        recorder = Recorder(meter, genai_latest=settings.genai_latest, system_variants=system_variants.counts)
         _runtime.current = _runtime.Runtime(
             settings=settings,
             recorder=recorder,
             tracer=tracer,
             prices=PriceTable.load(settings.prices_file),
             dedup=DuplicateDetector(settings, recorder),
+            system_variants=system_variants,
         )
         _guard.on_internal_error = recorder.internal_error
 

@@ -14,6 +14,7 @@ from .dedup.detector import DuplicateDetector
 from .pricing import PriceTable
 from .recorder import Recorder
 from .settings import Settings
+from .state.system_variants import SystemVariants
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Runtime:
     tracer: Tracer
     prices: PriceTable
     dedup: DuplicateDetector
+    system_variants: SystemVariants
 
 
 current: Runtime | None = None

@@ -123,6 +123,24 @@ class Sum:
         return [Observation(value, attributes) for attributes, value in entries]
 
 
+class _ModelGauge:
+    """A gauge per model read from `source` when the SDK collects (`{model: value}`)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self) -> None:
+        self.source: Callable[[], dict[str, int]] | None = None
+
+    def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        source = self.source
+        if source is None:
+            return []
+        return [
+            Observation(value, _cut_model({semconv.GEN_AI_REQUEST_MODEL: model}))
+            for model, value in source().items()
+        ]
+
+
 class Histogram:
     """A synchronous SDK histogram that refuses non-finite and absurd values.
 
@@ -145,6 +163,8 @@ class Histogram:
 # SDK's existing observable instrument back, whose callback reads the Sum made the first time.
 _SUMS: weakref.WeakKeyDictionary[Meter, dict[str, Sum]] = weakref.WeakKeyDictionary()
 _SUMS_LOCK = threading.Lock()
+# Likewise one gauge per (meter, instrument), its source replaced by each instrument().
+_GAUGES: weakref.WeakKeyDictionary[Meter, dict[str, _ModelGauge]] = weakref.WeakKeyDictionary()
 
 
 def _reset_after_fork() -> None:
@@ -251,7 +271,12 @@ class Recorder:
     """Records what state objects report; `genai_latest` switches the GenAI metrics to the newest
     conventions' names (`OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental`)."""
 
-    def __init__(self, meter: Meter, genai_latest: bool = False) -> None:
+    def __init__(
+        self,
+        meter: Meter,
+        genai_latest: bool = False,
+        system_variants: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         def histogram(spec: semconv.Instrument, buckets: tuple[float, ...]) -> Histogram:
             try:
                 created = meter.create_histogram(
@@ -278,6 +303,17 @@ class Recorder:
 
         def updown(spec: semconv.Instrument) -> Sum:
             return observed(spec, meter.create_observable_up_down_counter)
+
+        def gauge(spec: semconv.Instrument, source: Callable[[], dict[str, int]]) -> None:
+            with _SUMS_LOCK:
+                gauges = _GAUGES.setdefault(meter, {})
+                found = gauges.get(spec.name)
+                if found is None:
+                    found = gauges[spec.name] = _ModelGauge()
+                    meter.create_observable_gauge(
+                        spec.name, callbacks=[found.observe], unit=spec.unit, description=spec.description
+                    )
+                found.source = source  # a later instrument() with this meter reads its own source
 
         self.genai_latest = genai_latest
         if genai_latest:
@@ -315,6 +351,8 @@ class Recorder:
         self._duplicates_tokens = counter(semconv.ANTHROPIC_DUPLICATES_TOKENS)
         self._dedup_store_errors = counter(semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS)
         self._dedup_dropped = counter(semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
+        if system_variants is not None:
+            gauge(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, system_variants)
         # Synchronous: rare, and reported from wherever a failure is caught.
         self._internal_errors = meter.create_counter(
             semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS.name,

@@ -28,6 +28,8 @@ class Settings:
     dedup: str = "memory"
     dedup_redis_url: str | None = None
     dedup_window_s: float = 600.0
+    # How long a cache-writing system prompt counts as a variant (anthropic.cache.system_variants).
+    cache_variants_window_s: float = 3600.0
     dedup_hmac_key: str | None = None
     dedup_flush_timeout_s: float = 2.0
     stream_idle_timeout_s: float = 30.0
@@ -108,6 +110,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "dedup": (semconv.ENV_DEDUP, _parse_dedup),
     "dedup_redis_url": (semconv.ENV_DEDUP_REDIS_URL, _parse_text),
     "dedup_window_s": (semconv.ENV_DEDUP_WINDOW_S, _parse_positive_float),
+    "cache_variants_window_s": (semconv.ENV_CACHE_VARIANTS_WINDOW_S, _parse_positive_float),
     "dedup_hmac_key": (semconv.ENV_DEDUP_HMAC_KEY, _parse_text),
     "dedup_flush_timeout_s": (semconv.ENV_DEDUP_FLUSH_TIMEOUT_S, _parse_non_negative_float),
     "stream_idle_timeout_s": (semconv.ENV_STREAM_IDLE_TIMEOUT_S, _parse_positive_float),

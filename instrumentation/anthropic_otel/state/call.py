@@ -95,6 +95,7 @@ class CallState:
         "dedup",
         "incomplete",
         "_priced",
+        "system",
         "_cost",
     )
 
@@ -135,6 +136,8 @@ class CallState:
         self.incomplete = False
         # The usage last priced, and its cost: a call is priced once, for its span and its metrics.
         self._priced: Usage | None = None
+        # The system prompt, kept by reference: a call that writes to the cache is a variant of it.
+        self.system = request_body.get("system") if isinstance(request_body, dict) else None
         self._cost: CallCost | None = None
 
     # -- what hooks hand over -------------------------------------------------------------------
@@ -302,6 +305,8 @@ class CallState:
             self.enrich_span()
         with guard("call.record"):
             self._record(error_type)
+        with guard("call.system_variants"):
+            self._note_system_variant()
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
@@ -325,6 +330,18 @@ class CallState:
             self.usage,
             self.cost(),
         )
+
+    def _note_system_variant(self) -> None:
+        usage = self.usage
+        system = self.system
+        if (
+            usage is not None
+            and not usage.malformed
+            and usage.cache_write
+            and system
+            and not is_sentinel(system)
+        ):
+            self.runtime.system_variants.cache_written(self.model, system)
 
     def _status_description(self, error: BaseException | None, kind: str) -> str:
         """The error type and HTTP status: the API's message can quote the prompt back, so it is
