@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from anthropic_otel.fake import FakeAnthropic
 from anthropic_otel.state import watchdog
 
@@ -43,14 +42,6 @@ async def _adrop_in_cycle(c: Any) -> None:
             break
     cycle: dict[str, Any] = {"stream": stream}
     cycle["self"] = cycle
-
-
-@pytest.fixture
-def watchdog_held(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No watchdog thread: what the collection itself did stays visible until the test drains it."""
-    watchdog.stop()
-    monkeypatch.setattr(watchdog._WATCHDOG, "ensure_running", lambda _timeout_s: None)
-    yield
 
 
 @contextlib.contextmanager

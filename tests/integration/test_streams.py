@@ -220,14 +220,12 @@ def test_never_iterated_stream_is_abandoned(telemetry: Any) -> None:
 
 
 def test_garbage_collection_records_no_metric_inside_the_collection(
-    telemetry: Any, monkeypatch: pytest.MonkeyPatch
+    telemetry: Any, watchdog_held: None
 ) -> None:
     """A collection can run inside the metrics SDK's locks (it did, in a reader's collect): recording
     from a finalizer there deadlocks the process. The end is queued; the watchdog records it."""
     from anthropic_otel.state import watchdog
 
-    watchdog.stop()
-    monkeypatch.setattr(watchdog._WATCHDOG, "ensure_running", lambda _timeout_s: None)
     fake = FakeAnthropic()
     c = sdk.client(fake, False)
     c.messages.create(stream=True, **_kwargs())
