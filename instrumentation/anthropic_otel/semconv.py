@@ -50,6 +50,14 @@ ANTHROPIC_DUPLICATE_STATE: Final = "anthropic.duplicate.state"
 ANTHROPIC_FALLBACK_FROM_MODEL: Final = "anthropic.fallback.from_model"
 ANTHROPIC_FALLBACK_TO_MODEL: Final = "anthropic.fallback.to_model"
 ANTHROPIC_FALLBACK_REASON: Final = "anthropic.fallback.reason"
+ANTHROPIC_CACHE_WRITE_CAUSE: Final = "anthropic.cache.write_cause"
+# The API's own diagnosis of a cache miss (beta), recorded on the span beside our write cause.
+ANTHROPIC_CACHE_MISS_REASON: Final = "anthropic.cache.miss_reason"
+ANTHROPIC_MODEL_FIT_CHEAPER_MODEL: Final = "anthropic.model_fit.cheaper_model"
+# The name an application gives a cascade (a setting of the helper, never request content).
+ANTHROPIC_CASCADE_NAME: Final = "anthropic.cascade.name"
+ANTHROPIC_CASCADE_FROM_MODEL: Final = "anthropic.cascade.from_model"
+ANTHROPIC_CASCADE_TO_MODEL: Final = "anthropic.cascade.to_model"
 ANTHROPIC_INTERNAL_ERROR_SITE: Final = "anthropic_otel.site"
 ANTHROPIC_ATTEMPT_NUMBER: Final = "anthropic.attempt.number"
 ANTHROPIC_ATTEMPT_RETRY_AFTER_S: Final = "anthropic.attempt.retry_after_s"
@@ -97,6 +105,20 @@ DUPLICATE_COMPLETED: Final = "completed"
 
 FALLBACK_TO_CANNED: Final = "canned"
 FALLBACK_REASONS: Final = ("overloaded", "rate_limited", "server_error", "timeout", "refusal")
+
+# Why a call wrote to the prompt cache: the first segment of its cached prefix (tools, then system,
+# then messages) this process had not seen in the window; all seen before: the entry was rewritten
+# (its TTL lapsed or it was evicted).
+WRITE_CAUSE_NEW_TOOLS: Final = "new_tools"
+WRITE_CAUSE_NEW_SYSTEM: Final = "new_system"
+WRITE_CAUSE_NEW_MESSAGES: Final = "new_messages"
+WRITE_CAUSE_REWRITTEN: Final = "rewritten"
+WRITE_CAUSES: Final = (
+    WRITE_CAUSE_NEW_TOOLS,
+    WRITE_CAUSE_NEW_SYSTEM,
+    WRITE_CAUSE_NEW_MESSAGES,
+    WRITE_CAUSE_REWRITTEN,
+)
 
 # Server-supplied `error.type` values kept as they are: the API's documented types
 # (platform.claude.com/docs/en/api/errors; "type values will grow over time"). Any other server-supplied
@@ -259,6 +281,62 @@ ANTHROPIC_CACHE_SYSTEM_VARIANTS: Final = Instrument(
     "Distinct cache-writing system prompts per model in the window (the A/B-test trap).",
     (GEN_AI_REQUEST_MODEL,),
 )
+ANTHROPIC_CACHE_WRITES: Final = Instrument(
+    "anthropic.cache.writes",
+    COUNTER,
+    "{token}",
+    "Tokens written to the prompt cache, by why they were written (summed over causes: the cache_write tokens).",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_CACHE_WRITE_CAUSE),
+)
+ANTHROPIC_MODEL_FIT_CALLS: Final = Instrument(
+    "anthropic.model_fit.calls",
+    COUNTER,
+    "{request}",
+    "Calls with a short output (classification-like work) to a model pricier than the cheaper model.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_MODEL_FIT_CHEAPER_MODEL),
+)
+ANTHROPIC_MODEL_FIT_COST: Final = Instrument(
+    "anthropic.model_fit.cost.usd",
+    COUNTER,
+    "{USD}",
+    "What those short-output calls cost on the model they ran on.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_MODEL_FIT_CHEAPER_MODEL),
+)
+ANTHROPIC_MODEL_FIT_CHEAPER_COST: Final = Instrument(
+    "anthropic.model_fit.cheaper_cost.usd",
+    COUNTER,
+    "{USD}",
+    "What the same tokens of those calls would cost on the cheaper model.",
+    (GEN_AI_REQUEST_MODEL, ANTHROPIC_MODEL_FIT_CHEAPER_MODEL),
+)
+ANTHROPIC_CASCADE_REQUESTS: Final = Instrument(
+    "anthropic.cascade.requests",
+    COUNTER,
+    "{request}",
+    "Requests a cascade answered, by the model whose answer it kept.",
+    (ANTHROPIC_CASCADE_NAME, GEN_AI_REQUEST_MODEL),
+)
+ANTHROPIC_CASCADE_ESCALATIONS: Final = Instrument(
+    "anthropic.cascade.escalations",
+    COUNTER,
+    "{escalation}",
+    "Escalations from one cascade stage's model to the next.",
+    (ANTHROPIC_CASCADE_NAME, ANTHROPIC_CASCADE_FROM_MODEL, ANTHROPIC_CASCADE_TO_MODEL),
+)
+ANTHROPIC_CASCADE_COST: Final = Instrument(
+    "anthropic.cascade.cost.usd",
+    COUNTER,
+    "{USD}",
+    "What each cascade stage cost, by the stage's model.",
+    (ANTHROPIC_CASCADE_NAME, GEN_AI_REQUEST_MODEL),
+)
+ANTHROPIC_CASCADE_BASELINE_COST: Final = Instrument(
+    "anthropic.cascade.baseline_cost.usd",
+    COUNTER,
+    "{USD}",
+    "What the same traffic would have cost on the cascade's last (most capable) model alone.",
+    (ANTHROPIC_CASCADE_NAME, GEN_AI_REQUEST_MODEL),
+)
 
 ANTHROPIC_OTEL_DEDUP_STORE_ERRORS: Final = Instrument(
     "anthropic_otel.dedup.store_errors",
@@ -388,7 +466,17 @@ INSTRUMENTS: Final = (
     ANTHROPIC_USAGE_MALFORMED_RESPONSES,
     ANTHROPIC_CACHE_SYSTEM_VARIANTS,
 )
-PLANNED_INSTRUMENTS: Final = (ANTHROPIC_FALLBACK_HOPS,)
+PLANNED_INSTRUMENTS: Final = (
+    ANTHROPIC_FALLBACK_HOPS,
+    ANTHROPIC_CACHE_WRITES,
+    ANTHROPIC_MODEL_FIT_CALLS,
+    ANTHROPIC_MODEL_FIT_COST,
+    ANTHROPIC_MODEL_FIT_CHEAPER_COST,
+    ANTHROPIC_CASCADE_REQUESTS,
+    ANTHROPIC_CASCADE_ESCALATIONS,
+    ANTHROPIC_CASCADE_COST,
+    ANTHROPIC_CASCADE_BASELINE_COST,
+)
 
 # Explicit bucket boundaries (the SDK default buckets are for milliseconds).
 DURATION_BUCKETS_S: Final = (
@@ -445,6 +533,8 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_CONTENT_TRUNCATED: "In the content event (capture on): names of its attributes cut to the capture limit.",
     EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt.",
     ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
+    ANTHROPIC_CACHE_WRITE_CAUSE: "A call that wrote to the prompt cache: why (see the enum), decided from the cached prefix's segments.",
+    ANTHROPIC_CACHE_MISS_REASON: "The API's own cache-miss diagnosis, when the response carries one (beta).",
     ANTHROPIC_USAGE_MALFORMED: "True when the usage had a token count no real response has (over 100 million): no tokens or cost recorded.",
 }
 
@@ -475,6 +565,7 @@ ENUMS: Final = {
     ANTHROPIC_STREAM_END_REASON: END_REASONS,
     ANTHROPIC_DUPLICATE_STATE: (DUPLICATE_IN_FLIGHT, DUPLICATE_COMPLETED),
     ANTHROPIC_FALLBACK_REASON: FALLBACK_REASONS,
+    ANTHROPIC_CACHE_WRITE_CAUSE: WRITE_CAUSES,
     GEN_AI_TOKEN_MODALITY: (TOKEN_MODALITY_UNKNOWN,),
 }
 
