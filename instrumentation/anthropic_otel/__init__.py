@@ -17,6 +17,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from . import _guard, _runtime
+from ._setup_check import warn_if_nothing_exports
 from .dedup import DuplicateDetector
 from .pricing import PriceTable
 from .recorder import Recorder
@@ -66,6 +67,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         settings = load_settings(**kwargs)
+        warn_if_nothing_exports(kwargs)
         meter = metrics.get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
         tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
         system_variants = SystemVariants(settings.cache_variants_window_s)

@@ -19,6 +19,7 @@ def make_server(
     seed: int | None = None,
     fault_rates: Mapping[str | Fault, float] | None = None,
     log_level: str = "warning",
+    access_log: bool = False,
     **fake_kwargs: Any,
 ) -> Any:
     """An unstarted `uvicorn.Server` serving `fake` (or a new `FakeAnthropic(seed=..., fault_rates=...)`).
@@ -35,7 +36,7 @@ def make_server(
         log_level=log_level,
         lifespan="off",
         timeout_graceful_shutdown=2,
-        access_log=False,
+        access_log=access_log,
     )
     server = uvicorn.Server(config)
     # Hung responses would otherwise hold graceful shutdown open until its timeout.
@@ -58,9 +59,18 @@ def serve(
     *,
     fake: FakeAnthropic | None = None,
     log_level: str = "info",
+    access_log: bool = True,
     **fake_kwargs: Any,
 ) -> None:
-    """Serve the fake API on http://host:port until interrupted (Ctrl-C)."""
+    """Serve the fake API on http://host:port until interrupted (Ctrl-C), one log line per request
+    unless `access_log` is off."""
     make_server(
-        fake, host=host, port=port, seed=seed, fault_rates=fault_rates, log_level=log_level, **fake_kwargs
+        fake,
+        host=host,
+        port=port,
+        seed=seed,
+        fault_rates=fault_rates,
+        log_level=log_level,
+        access_log=access_log,
+        **fake_kwargs,
     ).run()

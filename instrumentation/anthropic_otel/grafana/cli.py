@@ -104,20 +104,52 @@ def run(args: argparse.Namespace) -> int:
         print(f"anthropic-otel dashboards: {exc}", file=sys.stderr)
         return 2
     out: Path = args.out
-    written = _copy_shipped(out) if options.is_default() else None
-    if written is None:
-        from ._render import write
+    try:
+        written = _copy_shipped(out) if options.is_default() else None
+        if written is None:
+            from ._render import write
 
-        try:
             written = write(out, options)
-        except ImportError as exc:
-            # The Grafana SDK is imported when rendering starts; without it `_sdk`'s error names
-            # its install command (`_sdk.INSTALL_HINT`, which cannot be imported without the SDK).
-            print(f"anthropic-otel dashboards: {exc}", file=sys.stderr)
-            return 1
-    for path in written:
-        print(path)
+    except ImportError as exc:
+        # The Grafana SDK is imported when rendering starts; without it `_sdk`'s error names
+        # its install command (`_sdk.INSTALL_HINT`, which cannot be imported without the SDK).
+        print(f"anthropic-otel dashboards: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = exc.filename or out
+        print(
+            f"anthropic-otel dashboards: cannot write into {out}: {exc.strerror or exc} ({where}); "
+            "choose a directory you can write to with --out",
+            file=sys.stderr,
+        )
+        return 1
+    print(summary(out, written))
     return 0
+
+
+# What each generated folder holds and how to use it, for the summary printed after writing.
+_USES: dict[str, str] = {
+    "dashboards": "Grafana dashboards: import each in Grafana (Dashboards > New > Import) or provision the "
+    "folder (deploy/grafana/provisioning)",
+    "grafana-alerting": "Grafana alert rules: copy into Grafana's provisioning/alerting folder; they query "
+    "the datasource ${DS_PROMETHEUS}",
+    "prometheus": "Prometheus alerting rules: add the file to rule_files in prometheus.yml "
+    "(check with `promtool check rules FILE`)",
+}
+
+
+def summary(out: Path, written: list[Path]) -> str:
+    """Lines naming what was written where, folder by folder, and how to use it."""
+    by_folder: dict[str, list[Path]] = {}
+    for path in written:
+        folder = path.relative_to(out).parts[0] if path.parent != out else "."
+        by_folder.setdefault(folder, []).append(path)
+    lines = [f"anthropic-otel dashboards: wrote {len(written)} files into {out}"]
+    for folder, paths in sorted(by_folder.items()):
+        names = ", ".join(path.name for path in paths)
+        use = _USES.get(folder)
+        lines.append(f"  {folder}/: {names}" + (f"\n    {use}" if use else ""))
+    return "\n".join(lines)
 
 
 def _copy_shipped(out: Path) -> list[Path] | None:
