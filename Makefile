@@ -47,7 +47,7 @@ $(OLD_VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/anthropic-otel demo
+	@$(VENV)/bin/anthropic-otel demo
 
 test: system-deps lint test-main test-sdk-oldest stress
 

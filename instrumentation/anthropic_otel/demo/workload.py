@@ -1,0 +1,194 @@
+"""The demo's traffic: each of the five production problems, through the real SDK over the fake API.
+
+Deterministic: the fake's tokenizer, prompt cache and scripted faults make every number reproducible,
+so the dashboards' end-to-end tests can assert on what this workload produces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Callable
+
+from ..fake import FakeAnthropic
+from ..fake.engine import HEADER_FAULTS, HEADER_OUTPUT_TOKENS
+
+# The demo's instrumentation options: a short idle threshold, so the hung stream shows as stalled
+# within the demo instead of after the production default of 30 s.
+INSTRUMENT_OPTIONS: dict[str, Any] = {"stream_idle_timeout_s": 0.1}
+# The hung stream's client read timeout: the SDK gives up after this, and the stream ends `timeout`.
+HUNG_STREAM_READ_TIMEOUT_S = 0.4
+# Faults scripted per attempt (`x-fake-faults`): the SDK retries each until the `ok`.
+RETRIED_FAULTS = ("overloaded,ok", "overloaded,overloaded,ok", "connection_reset,ok")
+# A support answer is a paragraph; a classification is a label.
+ANSWER_TOKENS = 150
+LABEL_TOKENS = 2
+
+# The chain teams hand-write for 529s: each model with its own SDK retries, then a canned answer.
+FALLBACK_CHAIN: tuple[tuple[str, int], ...] = (
+    ("claude-opus-5", 3),
+    ("claude-sonnet-5", 2),
+    ("claude-haiku-4-5", 1),
+)
+CANNED_ANSWER = "We are busy right now: your question is saved and we will answer it shortly."
+# The 529 storm: for each question, the steps of the chain that fail all their attempts (0 = the
+# first model answers after one retry, 3 = every model fails and the canned answer is given).
+STORM_FAILED_STEPS = (0, 0, 0, 1, 1, 1, 2, 3)
+
+Progress = Callable[[str], None]
+
+
+def _system(text: str, ttl: str = "5m") -> list[dict[str, Any]]:
+    return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral", "ttl": ttl}}]
+
+
+SUPPORT_SYSTEM = _system("You are the support assistant of an online shop. " * 40)
+
+
+def run_workload(fake: FakeAnthropic, progress: Progress | None = None) -> None:
+    """The demo traffic, one scenario after another; `progress` is told each scenario's name."""
+    client = fake.client(max_retries=2)
+    orders = iter(range(1000, 100_000))
+
+    def question() -> list[dict[str, Any]]:
+        # A different customer question each call: the shared system prompt is what gets cached.
+        return [{"role": "user", "content": f"Where is my order #{next(orders)}?"}]
+
+    answer = {HEADER_OUTPUT_TOKENS: str(ANSWER_TOKENS)}
+    for name, scenario in _SCENARIOS:
+        if progress is not None:
+            progress(name)
+        scenario(fake, client, question, answer)
+
+
+def scenario_names() -> tuple[str, ...]:
+    return tuple(name for name, _scenario in _SCENARIOS)
+
+
+def _support_bot(
+    fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]
+) -> None:
+    for _ in range(20):
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=256,
+            system=SUPPORT_SYSTEM,
+            messages=question(),
+            extra_headers=answer,
+        )
+
+
+def _ab_test(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]) -> None:
+    # A fresh variant almost every call: each variant is written to the cache, rarely read.
+    for i in range(15):
+        variant = _system(f"Variant {i % 12}: you are a concise classifier. " * 40)
+        client.messages.create(model="claude-haiku-4-5", max_tokens=16, system=variant, messages=question())
+
+
+def _streams(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]) -> None:
+    for _ in range(5):
+        with client.messages.stream(
+            model="claude-opus-4-6",
+            max_tokens=512,
+            system=SUPPORT_SYSTEM,
+            messages=question(),
+            extra_headers=answer,
+        ) as stream:
+            for _text in stream.text_stream:
+                pass
+
+
+def _retries(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]) -> None:
+    for faults in RETRIED_FAULTS:
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=256,
+            system=SUPPORT_SYSTEM,
+            messages=question(),
+            extra_headers={**answer, HEADER_FAULTS: faults},
+        )
+    # A queue redelivers a job the app already answered: the same request, billed a second time.
+    redelivered = question()
+    for _ in range(2):
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=256,
+            system=SUPPORT_SYSTEM,
+            messages=redelivered,
+            extra_headers=answer,
+        )
+
+
+def _storm(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]) -> None:
+    for failed_steps in STORM_FAILED_STEPS:
+        # The fake answers requests without a fault header from this queue, one fault per attempt.
+        for _model, retries in FALLBACK_CHAIN[:failed_steps]:
+            fake.enqueue(*["overloaded"] * (retries + 1))
+        if failed_steps == 0:
+            fake.enqueue("overloaded", "ok")  # the first model answers after one silent retry
+        ask_with_fallbacks(client, question())
+
+
+def ask_with_fallbacks(client: Any, messages: Any) -> str:
+    """A fallback chain as teams write it by hand: each model in turn, a canned answer at the end.
+    No instrumentation code in it: the hops are detected from the calls alone."""
+    import anthropic
+
+    for model, retries in FALLBACK_CHAIN:
+        try:
+            message = client.with_options(max_retries=retries).messages.create(
+                model=model, max_tokens=256, messages=messages
+            )
+        except (anthropic.APIStatusError, anthropic.APIConnectionError):
+            continue  # this model is overloaded: the next one in the chain
+        return str(message.content[0].text)
+    return CANNED_ANSWER
+
+
+def _classification(
+    fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]
+) -> None:
+    # Routing tickets to a queue: a label of a token or two, asked of Sonnet. Haiku does this well.
+    labels = {HEADER_OUTPUT_TOKENS: str(LABEL_TOKENS)}
+    for ticket in _tickets(12):
+        client.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=8,
+            system="Classify the ticket as billing, shipping, returns or other. Answer with the label only.",
+            messages=[{"role": "user", "content": ticket}],
+            extra_headers=labels,
+        )
+
+
+def _tickets(n: int) -> Iterator[str]:
+    topics = ("I was charged twice", "My parcel is late", "How do I return shoes?", "Do you ship to Iceland?")
+    for i in range(n):
+        yield f"Ticket {i}: {topics[i % len(topics)]}"
+
+
+def _broken_streams(
+    fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]
+) -> None:
+    for fault in ("drop_mid_stream", "hang"):
+        try:
+            with client.with_options(timeout=HUNG_STREAM_READ_TIMEOUT_S).messages.stream(
+                model="claude-opus-4-6",
+                max_tokens=512,
+                system=SUPPORT_SYSTEM,
+                messages=question(),
+                extra_headers={**answer, HEADER_FAULTS: fault},
+            ) as stream:
+                for _text in stream.text_stream:
+                    pass
+        except Exception:  # noqa: BLE001 - the raw transport error a started stream raises, as apps see it
+            pass  # the telemetry says which way the stream ended
+
+
+_SCENARIOS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("a well-cached support bot", _support_bot),
+    ("an A/B test of the system prompt", _ab_test),
+    ("streamed answers", _streams),
+    ("what the SDK retries silently", _retries),
+    ("a 529 storm answered by a hand-written fallback chain", _storm),
+    ("classification on an expensive model", _classification),
+    ("streams that drop and hang", _broken_streams),
+)
