@@ -530,13 +530,19 @@ def cost(o: Options) -> Dashboard:
                 width=6,
             ),
             Panel(
-                "Cascade escalation rate by stage",
-                "Per cascade (anthropic_otel.Cascade) and stage model: escalations to the next stage / requests "
-                "that reached the stage. Near 1: the first stage rarely keeps an answer and the cascade costs "
-                "more than the last model alone; near 0: check the escalation predicate is not too lenient.",
+                "Cascade escalations per request, by stage",
+                "Per cascade (anthropic_otel.Cascade) and stage model: escalations from that stage to the next, "
+                "per request the cascade answered. For the first stage it is its escalation rate. Near 1: the "
+                "cheap stage rarely keeps an answer and the cascade costs more than its last model alone; near "
+                "0: check the escalation predicate is not too lenient.",
                 TIMESERIES,
                 "percentunit",
-                (Target(q.cascade_escalation_ratio(DASH), f"{{{{{q.CASCADE}}}}} {{{{{q.CASCADE_FROM}}}}}"),),
+                (
+                    Target(
+                        q.cascade_escalations_per_request(DASH),
+                        f"{{{{{q.CASCADE}}}}} {{{{{q.CASCADE_FROM}}}}}",
+                    ),
+                ),
                 width=6,
                 min=0,
                 max=1,

@@ -355,20 +355,15 @@ def model_fit_saving_total(s: Scope, window: str) -> str:
 # --- Cascade ---------------------------------------------------------------------------------
 
 
-def cascade_escalation_ratio(s: Scope) -> str:
-    """Per cascade and stage: escalations out of the stage / requests that reached it.
+def cascade_escalations_per_request(s: Scope) -> str:
+    """Per cascade and stage: escalations out of the stage / requests the cascade answered.
 
-    A request reaches a stage and either keeps its answer there (`requests` by the kept model) or
-    escalates from it, so the two counted by the stage's model are everything that reached it. The
-    last stage never escalates and has no series.
+    Every request reaches the first stage, so for it this is its escalation rate; summed over the
+    stages, the escalations per request. The last stage never escalates and has no series.
     """
-    by = (CASCADE, CASCADE_FROM)
-    escalated = agg(by, s.rate(semconv.ANTHROPIC_CASCADE_ESCALATIONS))
-    kept = agg(
-        by,
-        f'label_replace({s.rate(semconv.ANTHROPIC_CASCADE_REQUESTS)}, "{CASCADE_FROM}", "$1", "{MODEL}", "(.*)")',
-    )
-    return f"{escalated}\n/\n({escalated}\n+ on ({', '.join(by)})\n({kept} or 0 * {escalated}))"
+    escalated = agg((CASCADE, CASCADE_FROM), s.rate(semconv.ANTHROPIC_CASCADE_ESCALATIONS))
+    answered = agg((CASCADE,), replace(s, model=None).rate(semconv.ANTHROPIC_CASCADE_REQUESTS))
+    return f"{escalated}\n/ on ({CASCADE}) group_left\n{answered}"
 
 
 def cascade_cost_per_hour(s: Scope, by: Iterable[str]) -> str:
