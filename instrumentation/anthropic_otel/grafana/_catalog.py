@@ -566,7 +566,7 @@ def cost(o: Options) -> Dashboard:
             Panel(
                 "Cascade saving (USD/h)",
                 "Baseline minus what all the cascade's stages cost, per cascade (whole cascades: the model "
-                "variable does not apply). Negative: too many requests escalate; tighten the predicate, or "
+                "variable does not apply). Negative: too many requests escalate; escalate less often, or "
                 "send that work to the last model directly.",
                 TIMESERIES,
                 "currencyUSD",
