@@ -1,7 +1,9 @@
 """A real alert, end to end: demo traffic -> OTel Prometheus exporter -> Prometheus -> Alertmanager -> webhook.
 
 The A/B-test part of the demo (a fresh system prompt variant almost every call) keeps the Haiku
-cache hit ratio at 20 %, so `AnthropicCacheHitRatioLow` must reach a webhook receiver. Prometheus
+cache hit ratio at 20 %, so `AnthropicCacheHitRatioLow` must reach a webhook receiver, and with its
+12 system-prompt variants and 20 % under the 5-minute cache's 21.7 % break-even, so must
+`AnthropicCacheABTestTrap`. Prometheus
 loads a test-only copy of the generated rules with `for:` shortened to 0s and evaluates every
 second; everything else (expressions, guards, labels, annotations) is what ships.
 """
@@ -23,6 +25,9 @@ from anthropic_otel.grafana._yaml import dump
 from . import prom
 
 ALERT = "AnthropicCacheHitRatioLow"
+AB_TRAP_ALERT = "AnthropicCacheABTestTrap"
+# The demo's A/B test: 15 calls over variants i % 12, each of which writes the cache.
+AB_TEST_VARIANTS = 12
 AB_TEST_MODEL = "claude-haiku-4-5"
 
 
@@ -117,9 +122,7 @@ def _test_rules() -> str:
 # itself opens no socket in this test (in-process fake API, in-memory dedup), so only here a
 # ResourceWarning is not an error.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
-def test_cache_hit_ratio_alert_reaches_the_webhook(
-    tmp_path: Path, webhook: Webhook, demo_traffic: str
-) -> None:
+def test_cache_alerts_reach_the_webhook(tmp_path: Path, webhook: Webhook, demo_traffic: str) -> None:
     for names in (("prometheus",), prom.ALERTMANAGER_NAMES):
         if prom.binary(*names) is None:
             pytest.skip(f"{names[-1]} is not installed (CI installs it: make system-deps)")
@@ -142,15 +145,19 @@ def test_cache_hit_ratio_alert_reaches_the_webhook(
         with prom.prometheus(tmp_path / "prom", prom_config) as server:
 
             def arrived() -> list[dict[str, Any]]:
-                return [a for a in webhook.alerts() if a["labels"]["alertname"] == ALERT]
+                names = {a["labels"]["alertname"] for a in webhook.alerts()}
+                return webhook.alerts() if {ALERT, AB_TRAP_ALERT} <= names else []
 
             try:
-                alerts = prom.wait_until(arrived, 60, f"{ALERT} at the webhook", poll_s=0.25)
+                received = prom.wait_until(
+                    arrived, 60, f"{ALERT} and {AB_TRAP_ALERT} at the webhook", poll_s=0.25
+                )
             except TimeoutError:
                 state = prom.http_json(f"{server.url}/api/v1/alerts")
                 raise AssertionError(
-                    f"no {ALERT}; Prometheus alerts: {state}\n{server.logs()}\n{am.logs()}"
+                    f"not both of {ALERT}, {AB_TRAP_ALERT}; Prometheus alerts: {state}\n{server.logs()}\n{am.logs()}"
                 ) from None
+    alerts = [a for a in received if a["labels"]["alertname"] == ALERT]
 
     alert = alerts[0]
     assert alert["status"] == "firing"
@@ -165,5 +172,13 @@ def test_cache_hit_ratio_alert_reaches_the_webhook(
     assert found, alert["annotations"]["description"]
     assert found.group(1) == AB_TEST_MODEL and 10 < float(found.group(2)) < 30
     assert alert["annotations"]["runbook_url"].endswith("docs/runbooks.md#anthropiccachehitratiolow")
+    trap = next(a for a in received if a["labels"]["alertname"] == AB_TRAP_ALERT)
+    assert trap["status"] == "firing"
+    assert (trap["labels"][_promql.MODEL], trap["labels"]["severity"]) == (AB_TEST_MODEL, "warning")
+    assert (
+        f"{AB_TEST_MODEL} in anthropic-app writes the prompt cache with {AB_TEST_VARIANTS} system-prompt variants"
+        in trap["annotations"]["description"]
+    ), trap["annotations"]["description"]
+    assert trap["annotations"]["runbook_url"].endswith("docs/runbooks.md#anthropiccacheabtesttrap")
     # The well-cached support bot (Sonnet) is a healthy series: it never alerts.
     assert all(a["labels"].get(_promql.MODEL) != "claude-sonnet-4-6" for a in webhook.alerts())

@@ -95,7 +95,7 @@ def _stamp(exposition: str, ts: float) -> dict[str, tuple[list[str], list[str]]]
 class DemoData:
     def __init__(self, tmp: Path) -> None:
         from anthropic_otel import AnthropicInstrumentor
-        from anthropic_otel.demo import INSTRUMENT_OPTIONS, reliability, run_workload, summarize
+        from anthropic_otel.demo import INSTRUMENT_OPTIONS, _collect, reliability, run_workload, summarize
         from anthropic_otel.fake import FakeAnthropic
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from opentelemetry.sdk.metrics import MeterProvider
@@ -126,6 +126,8 @@ class DemoData:
             instrumentor.uninstrument()
         self.rows = {row["model"]: row for row in summarize(memory)}
         self.reliability = {row["model"]: row for row in reliability(memory)}
+        # Instrument name -> attribute set -> value, summed over all RUNS: what the queries must find.
+        self.totals = _collect(memory)
         provider.shutdown()
         self.exported_names = {s.split("{", 1)[0] for _, samples in merged.values() for s in samples}
         self.at = float(start + (RUNS - 1) * STEP_S)
@@ -158,6 +160,25 @@ def _vector(server: prom.Server, expr: str, at: float) -> list[dict[str, Any]]:
 
 def _by_model(result: list[dict[str, Any]]) -> dict[str, float]:
     return {r["metric"].get(q.MODEL, ""): float(r["value"][1]) for r in result}
+
+
+def _by(result: list[dict[str, Any]], *attributes: str) -> dict[tuple[str, ...], float]:
+    """Query result keyed by the labels of `attributes` (semconv attribute names)."""
+    return {tuple(r["metric"][q.label(a)] for a in attributes): float(r["value"][1]) for r in result}
+
+
+def _totals(demo: DemoData, spec: semconv.Instrument, *attributes: str) -> dict[tuple[str, ...], float]:
+    """The in-process totals of `spec` over all runs, summed by `attributes`."""
+    found: dict[tuple[str, ...], float] = {}
+    for key, value in demo.totals[spec.name].items():
+        attrs = dict(key)
+        group = tuple(str(attrs[a]) for a in attributes)
+        found[group] = found.get(group, 0.0) + value
+    return found
+
+
+def _approx(expected: dict[tuple[str, ...], float], rel: float = 1e-6) -> dict[tuple[str, ...], Any]:
+    return {k: pytest.approx(v, rel=rel) for k, v in expected.items()}
 
 
 # --- the tests -------------------------------------------------------------------------------
@@ -267,22 +288,107 @@ def _break_even_mix(server: prom.Server, demo: DemoData, result: list[dict[str, 
         assert value == pytest.approx(break_even_hit_ratio("5m"), rel=1e-9), model
 
 
-def _short_outputs(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
-    got = _by_model(result)
-    assert "claude-haiku-4-5" not in got  # the cheap model is what the cascade would move work to
-    assert got == {"claude-opus-4-6": 1.0, "claude-sonnet-4-6": 1.0}  # the demo's answers are a few tokens
+def _system_variants(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    # A gauge: its last value per model, exactly as the process holds it.
+    expected = _totals(demo, semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, semconv.GEN_AI_REQUEST_MODEL)
+    assert _by(result, semconv.GEN_AI_REQUEST_MODEL) == expected
+    # The A/B test's 12 variants (the same 12 in every run) against one support prompt.
+    assert expected[("claude-haiku-4-5",)] > 1 == expected[("claude-sonnet-4-6",)]
 
 
-def _cascade(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+# The checks below are for metrics recorded from semconv.PLANNED_INSTRUMENTS on: they run once the
+# metric is recorded and the demo exercises it (test_panel_query says so when it does not yet).
+_CAUSE = (semconv.GEN_AI_REQUEST_MODEL, semconv.ANTHROPIC_CACHE_WRITE_CAUSE)
+_FIT = (semconv.GEN_AI_REQUEST_MODEL, semconv.ANTHROPIC_MODEL_FIT_CHEAPER_MODEL)
+_HOP = (semconv.ANTHROPIC_FALLBACK_FROM_MODEL, semconv.ANTHROPIC_FALLBACK_TO_MODEL)
+
+
+def _writes_by_cause(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
     factor = _scale(server, demo)
-    got = _by_model(result)
-    # Sonnet 4.6 input is $3/M, Opus 4.6 $5/M, Haiku 4.5 $1/M: Haiku would bill 1/3 and 1/5 of it.
-    assert got["claude-sonnet-4-6"] == pytest.approx(
-        factor * demo.rows["claude-sonnet-4-6"]["cost"] * 2 / 3, rel=1e-6
+    writes = _totals(demo, semconv.ANTHROPIC_CACHE_WRITES, *_CAUSE)
+    assert _by(result, *_CAUSE) == _approx({k: factor * v for k, v in writes.items()})
+    # The contract: summed over causes, a model's cache-written tokens.
+    for model, row in demo.rows.items():
+        written = sum(v for (m, _), v in writes.items() if m == model)
+        assert written == row[semconv.TOKEN_CACHE_WRITE_5M] + row[semconv.TOKEN_CACHE_WRITE_1H], model
+
+
+def _new_system_share(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    writes = _totals(demo, semconv.ANTHROPIC_CACHE_WRITES, *_CAUSE)
+    expected = {
+        (model,): writes.get((model, semconv.WRITE_CAUSE_NEW_SYSTEM), 0.0)
+        / sum(v for (m, _), v in writes.items() if m == model)
+        for model in {m for m, _ in writes}
+    }
+    assert _by(result, semconv.GEN_AI_REQUEST_MODEL) == _approx(expected, rel=1e-9)
+
+
+def _model_fit_share(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    calls = _totals(demo, semconv.ANTHROPIC_MODEL_FIT_CALLS, *_FIT)
+    expected = {(m, c): n / demo.rows[m]["requests"] for (m, c), n in calls.items()}
+    assert _by(result, *_FIT) == _approx(expected, rel=1e-9)
+    assert ("claude-haiku-4-5", "claude-haiku-4-5") not in expected  # never pricier than itself
+
+
+def _model_fit_saving(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    per_day = 24 * _scale(server, demo)
+    cost_ = _totals(demo, semconv.ANTHROPIC_MODEL_FIT_COST, *_FIT)
+    cheaper = _totals(demo, semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST, *_FIT)
+    assert _by(result, *_FIT) == _approx({k: per_day * (v - cheaper[k]) for k, v in cost_.items()})
+
+
+def _cascade_escalations(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    answered = _totals(demo, semconv.ANTHROPIC_CASCADE_REQUESTS, semconv.ANTHROPIC_CASCADE_NAME)
+    escalations = _totals(
+        demo,
+        semconv.ANTHROPIC_CASCADE_ESCALATIONS,
+        semconv.ANTHROPIC_CASCADE_NAME,
+        semconv.ANTHROPIC_CASCADE_FROM_MODEL,
     )
-    assert got["claude-opus-4-6"] == pytest.approx(
-        factor * demo.rows["claude-opus-4-6"]["cost"] * 4 / 5, rel=1e-6
+    expected = {(name, stage): n / answered[(name,)] for (name, stage), n in escalations.items()}
+    assert _by(result, semconv.ANTHROPIC_CASCADE_NAME, semconv.ANTHROPIC_CASCADE_FROM_MODEL) == _approx(
+        expected, rel=1e-9
     )
+
+
+def _cascade_costs(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    factor = _scale(server, demo)
+    if all(q.MODEL in r["metric"] for r in result):  # target A: each stage
+        stage = (semconv.ANTHROPIC_CASCADE_NAME, semconv.GEN_AI_REQUEST_MODEL)
+        expected = _totals(demo, semconv.ANTHROPIC_CASCADE_COST, *stage)
+        assert _by(result, *stage) == _approx({k: factor * v for k, v in expected.items()})
+    else:  # target B: the baseline, per cascade
+        expected = _totals(demo, semconv.ANTHROPIC_CASCADE_BASELINE_COST, semconv.ANTHROPIC_CASCADE_NAME)
+        assert _by(result, semconv.ANTHROPIC_CASCADE_NAME) == _approx(
+            {k: factor * v for k, v in expected.items()}
+        )
+
+
+def _cascade_saving(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    factor = _scale(server, demo)
+    baseline = _totals(demo, semconv.ANTHROPIC_CASCADE_BASELINE_COST, semconv.ANTHROPIC_CASCADE_NAME)
+    cost_ = _totals(demo, semconv.ANTHROPIC_CASCADE_COST, semconv.ANTHROPIC_CASCADE_NAME)
+    expected = {k: factor * (v - cost_[k]) for k, v in baseline.items()}
+    assert _by(result, semconv.ANTHROPIC_CASCADE_NAME) == _approx(expected)
+
+
+def _hops_in_range(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    # Every series first appeared inside the window, so the table counts all of each: the exact totals.
+    hop = (*_HOP, semconv.ANTHROPIC_FALLBACK_REASON)
+    assert _by(result, *hop) == _approx(_totals(demo, semconv.ANTHROPIC_FALLBACK_HOPS, *hop), rel=1e-9)
+
+
+def _hop_rate(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    per_s = _scale(server, demo) / 3600
+    hops = _totals(demo, semconv.ANTHROPIC_FALLBACK_HOPS, *_HOP)
+    assert _by(result, *_HOP) == _approx({k: per_s * v for k, v in hops.items()})
+
+
+def _canned(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    per_s = _scale(server, demo) / 3600
+    hops = _totals(demo, semconv.ANTHROPIC_FALLBACK_HOPS, *_HOP)
+    expected = {(f,): per_s * v for (f, t), v in hops.items() if t == semconv.FALLBACK_TO_CANNED}
+    assert _by(result, semconv.ANTHROPIC_FALLBACK_FROM_MODEL) == _approx(expected)
 
 
 def _requests_by_model(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
@@ -311,8 +417,17 @@ _EXACT = {
     "Cost per hour by model": _cost_by_model,
     "Exact break-even hit ratio per cache TTL": _break_even_constants,
     "Break-even for each model's TTL mix": _break_even_mix,
-    "Expensive-model calls with short outputs": _short_outputs,
-    "What a Haiku-first cascade would save (USD/h)": _cascade,
+    "System-prompt variants writing the cache": _system_variants,
+    "Cache writes by cause (tokens/h)": _writes_by_cause,
+    "Share of cache writes from new system prompts": _new_system_share,
+    "Short-output calls a cheaper model could take": _model_fit_share,
+    "Saving on the cheaper model (USD/day)": _model_fit_saving,
+    "Cascade escalations per request, by stage": _cascade_escalations,
+    "Cascade cost per stage vs baseline (USD/h)": _cascade_costs,
+    "Cascade saving (USD/h)": _cascade_saving,
+    "Fallback hops in the time range (from -> to)": _hops_in_range,
+    "Fallback hop rate": _hop_rate,
+    "Canned responses": _canned,
     "Requests per second": _requests_by_model,
     "Error ratio (final)": _error_ratio,
 }

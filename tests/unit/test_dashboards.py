@@ -1,7 +1,7 @@
 """The generated dashboards and rules: up to date, valid for the SDK and promtool, flags honoured.
 
 Prometheus rule unit tests (`promtool test rules`): one series that fires each alert and one
-healthy series that keeps it silent.
+healthy series that keeps it silent, plus the near misses an alert must not mistake for its case.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def test_prometheus_names_agree_with_the_telemetry_reference() -> None:
 
 def test_alerts_follow_the_house_style() -> None:
     rules = _alerts.prometheus_rules(Options())["groups"][0]["rules"]
-    assert len(rules) == 8
+    assert len(rules) == 9
     runbooks = (ROOT / "docs" / "runbooks.md").read_text()
     for rule in rules:
         assert rule["alert"].startswith("Anthropic") and rule["alert"].isalnum()
@@ -166,7 +166,7 @@ def test_promtool_checks_the_generated_rules() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout
+    assert "SUCCESS: 9 rules found" in result.stdout
 
 
 # --- promtool test rules: fire and stay silent, per alert ------------------------------------------
@@ -185,6 +185,18 @@ def _tokens(kind: str, model: str, values: str) -> dict[str, str]:
 
 def _requests(model: str, values: str, outcome: str = semconv.OUTCOME_SUCCESS) -> dict[str, str]:
     return _s(semconv.ANTHROPIC_REQUESTS, f'{M}="{model}", {_promql.OUTCOME}="{outcome}"', values)
+
+
+def _variants(model: str, values: str) -> dict[str, str]:
+    return _s(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, f'{M}="{model}"', values)
+
+
+def _canned(values: str) -> dict[str, str]:
+    return _s(
+        semconv.ANTHROPIC_FALLBACK_HOPS,
+        f'{_promql.FROM_MODEL}="m", {_promql.TO_MODEL}="canned", {_promql.FALLBACK_REASON}="overloaded"',
+        values,
+    )
 
 
 # name -> (series that fire it, labels of the fired alert, healthy series). Samples every minute for 2h.
@@ -215,6 +227,23 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
             _requests("m", "0+10x120"),
         ],
     ),
+    # 4 variants; 400 of 1000 cached tokens/min read (40 %) while writing the 1-hour cache, whose
+    # break-even is (2 - 1) / (2 - 0.1) = 52.6 %: the A/B trap loses money.
+    "AnthropicCacheABTestTrap": (
+        [
+            _variants("m", "4x120"),
+            _tokens("cache_read", "m", "0+400x120"),
+            _tokens("cache_write_1h", "m", "0+600x120"),
+            _requests("m", "0+10x120"),
+        ],
+        {M: "m"},
+        [
+            _variants("m", "1x120"),
+            _tokens("cache_read", "m", "0+900x120"),
+            _tokens("cache_write_5m", "m", "0+100x120"),
+            _requests("m", "0+10x120"),
+        ],
+    ),
     "AnthropicOverloadRateHigh": (
         [
             _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+90x120"),
@@ -240,14 +269,7 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         [_requests("m", "0+100x120"), _requests("m", "0+1x120", semconv.OUTCOME_ERROR)],
     ),
     "AnthropicFallbackToCanned": (
-        [
-            _s(
-                semconv.ANTHROPIC_FALLBACK_HOPS,
-                f'{_promql.FROM_MODEL}="m", {_promql.TO_MODEL}="canned", '
-                f'{_promql.FALLBACK_REASON}="overloaded"',
-                "0+1x120",
-            )
-        ],
+        [_canned("0+1x120")],
         {_promql.FROM_MODEL: "m"},
         [
             _s(
@@ -317,6 +339,53 @@ def _promtool_tests(rule_file: Path) -> dict[str, Any]:
                 "alert_rule_test": [{"eval_time": "110m", "alertname": name, "exp_alerts": []}],
             }
         )
+        for why, series, other in NEAR_MISSES.get(name, []):
+            checks: list[dict[str, Any]] = [{"eval_time": "110m", "alertname": name, "exp_alerts": []}]
+            if other is not None:
+                other_name, other_value = other
+                other_labels = {"severity": rules[other_name]["labels"]["severity"], "job": "app", **labels}
+                checks.append(
+                    {
+                        "eval_time": "110m",
+                        "alertname": other_name,
+                        "exp_alerts": [
+                            {
+                                "exp_labels": other_labels,
+                                "exp_annotations": _expected_annotations(
+                                    rules[other_name], other_labels, other_value
+                                ),
+                            }
+                        ],
+                    }
+                )
+            tests.append(
+                {
+                    "name": f"{name} stays silent: {why}",
+                    "interval": "1m",
+                    "input_series": series,
+                    "alert_rule_test": checks,
+                }
+            )
+        for why, series, at, value in ALSO_FIRES.get(name, []):
+            tests.append(
+                {
+                    "name": f"{name} fires: {why}",
+                    "interval": "1m",
+                    "input_series": series,
+                    "alert_rule_test": [
+                        {
+                            "eval_time": at,
+                            "alertname": name,
+                            "exp_alerts": [
+                                {
+                                    "exp_labels": expected,
+                                    "exp_annotations": _expected_annotations(rules[name], expected, value),
+                                }
+                            ],
+                        }
+                    ],
+                }
+            )
         if name in IDLE:
             tests.append(
                 {
@@ -333,6 +402,7 @@ def _promtool_tests(rule_file: Path) -> dict[str, Any]:
 VALUES = {
     "AnthropicCacheHitRatioLow": "20%",
     "AnthropicCacheNetSavingNegative": "-12",
+    "AnthropicCacheABTestTrap": "4",
     "AnthropicOverloadRateHigh": "10%",
     "AnthropicErrorRatioHigh": "16.67%",
     "AnthropicFallbackToCanned": "10",
@@ -355,6 +425,61 @@ IDLE: dict[str, list[dict[str, str]]] = {
     "AnthropicOverloadRateHigh": [
         _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+5x120"),
         _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="529"', "0+1x120"),
+    ],
+}
+
+
+# Series an alert must stay silent on although they look like its case: (why, series, and another
+# alert that does fire on them with its live value, or None).
+NEAR_MISSES: dict[str, list[tuple[str, list[dict[str, str]], tuple[str, str] | None]]] = {
+    "AnthropicCacheABTestTrap": [
+        (
+            # 40 % is under the 50 % rule (AnthropicCacheHitRatioLow fires) but above the 5-minute
+            # cache's exact break-even, (1.25 - 1) / (1.25 - 0.1) = 21.7 %: the variants do not lose money.
+            "variants but a hit ratio above the break-even",
+            [
+                _variants("m", "4x120"),
+                _tokens("cache_read", "m", "0+400x120"),
+                _tokens("cache_write_5m", "m", "0+600x120"),
+                _requests("m", "0+10x120"),
+            ],
+            ("AnthropicCacheHitRatioLow", "40%"),
+        ),
+        (
+            # 100 / 1000 = 10 %, losing money with a single system prompt: the hit-ratio alert's case.
+            "one variant with a low hit ratio",
+            [
+                _variants("m", "1x120"),
+                _tokens("cache_read", "m", "0+100x120"),
+                _tokens("cache_write_5m", "m", "0+900x120"),
+                _requests("m", "0+10x120"),
+            ],
+            ("AnthropicCacheHitRatioLow", "10%"),
+        ),
+        (
+            "variants and a low hit ratio on an idle service",
+            [
+                _variants("m", "4x120"),
+                _tokens("cache_read", "m", "0+100x120"),
+                _tokens("cache_write_5m", "m", "0+900x120"),
+                _requests("m", "0+0.5x120"),
+            ],
+            None,
+        ),
+    ],
+    "AnthropicFallbackToCanned": [
+        # One canned answer 80 minutes ago, none since: the series is still exported, flat.
+        ("a canned answer long ago", [_canned("_x30 1x90")], None),
+    ],
+}
+
+# Extra firing cases at their own evaluation time: (why, series, eval time, live value).
+ALSO_FIRES: dict[str, list[tuple[str, list[dict[str, str]], str, str]]] = {
+    "AnthropicFallbackToCanned": [
+        # The exporter creates the series at the first canned answer (at 100m), with 1 as its first
+        # sample: increase() alone sees no difference and would count 0. Pending from 100m, firing from
+        # 105m, still in the 10m window at 107m.
+        ("the first canned answer of a process", [_canned("_x100 1x20")], "107m", "1"),
     ],
 }
 

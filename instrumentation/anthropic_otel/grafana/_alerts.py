@@ -96,6 +96,28 @@ def alerts(o: Options) -> tuple[Alert, ...]:
             guard=_requests_at_least(w1h, 20),
         ),
         Alert(
+            "AnthropicCacheABTestTrap",
+            # The variants are the live value (the cause to act on); the loss is the guard: a hit ratio
+            # under the exact break-even of the TTL mix the model writes, not the 50 % rule of thumb.
+            # One variant with a low ratio is AnthropicCacheHitRatioLow's case, not this one's.
+            q.system_variants(w30, BY),
+            ">",
+            1,
+            "30m",
+            "warning",
+            "Several system-prompt variants split the prompt cache, and caching loses money.",
+            f"{_WHERE} writes the prompt cache with {VALUE} system-prompt variants and its cache hit ratio "
+            "over 30m is under the break-even for the cache TTLs it writes: each variant is written more "
+            "often than it is read. Cache the common prefix only and put the variant after the breakpoint.",
+            value_format="humanize",
+            window_s=1800,
+            guard=(
+                f"(\n{_indent(q.cache_hit_ratio(w30, BY))}\n)\n< on ({', '.join(BY)})\n"
+                f"(\n{_indent(q.break_even_for_mix(w30, BY))}\n)\n"
+                f"and on ({', '.join(BY)})\n{_requests_at_least(w30, 20)}"
+            ),
+        ),
+        Alert(
             "AnthropicOverloadRateHigh",
             q.overload_share(w10, BY),
             ">",

@@ -258,6 +258,35 @@ def caching(o: Options) -> Dashboard:
                 threshold=Threshold(2, "green", "orange"),
                 min=0,
             ),
+            Panel(
+                "Cache writes by cause (tokens/h)",
+                "Why each cache-written token was written, per model: the first part of the cached prefix "
+                "(tools, then system, then messages) not seen before names the cause; `rewritten` = the same "
+                "prefix written again (its TTL lapsed or it was evicted). `new_system` is the A/B-test trap; "
+                "`new_tools` a tool list that changes between calls; `rewritten` a TTL too short for the "
+                "call rate (consider the 1-hour cache).",
+                TIMESERIES,
+                "short",
+                (
+                    Target(
+                        q.cache_writes_by_cause_per_hour(DASH, (q.MODEL, q.WRITE_CAUSE)),
+                        f"{{{{{q.MODEL}}}}} {{{{{q.WRITE_CAUSE}}}}}",
+                    ),
+                ),
+                min=0,
+            ),
+            Panel(
+                "Share of cache writes from new system prompts",
+                "Cache-written tokens whose system prompt this process had not seen in the window, per model. "
+                "High together with several system-prompt variants and a hit ratio under the break-even: the "
+                "A/B-test trap (AnthropicCacheABTestTrap). Put the varying part after the last cache breakpoint.",
+                TIMESERIES,
+                "percentunit",
+                (Target(q.new_system_write_share(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+                threshold=Threshold(0.5, "green", "orange"),
+                min=0,
+                max=1,
+            ),
         ),
     )
 
@@ -444,10 +473,11 @@ def streams(o: Options) -> Dashboard:
 
 
 def cost(o: Options) -> Dashboard:
+    fit = f"{{{{{q.MODEL}}}}} -> {{{{{q.CHEAPER_MODEL}}}}}"
     return Dashboard(
         "anthropic-cost",
         "Anthropic API / Cost and model fit",
-        "Where the money goes, and how much of it is expensive models doing cheap work.",
+        "Where the money goes, how much of it is expensive models doing cheap work, and what cascades save.",
         (
             Panel(
                 "Cost per hour by model",
@@ -468,25 +498,80 @@ def cost(o: Options) -> Dashboard:
                 min=0,
             ),
             Panel(
-                "Expensive-model calls with short outputs",
-                f"Share of calls to non-Haiku models whose output fit in {q.SHORT_OUTPUT_TOKENS} tokens: "
-                "classification, routing, extraction. Such work usually runs as well on Haiku at a fraction "
-                "of the price; try a Haiku-first cascade for it.",
+                "Short-output calls a cheaper model could take",
+                "Share of each model's calls whose output was short (at most "
+                "ANTHROPIC_OTEL_MODEL_FIT_MAX_OUTPUT_TOKENS, default 64: classification, routing, extraction) "
+                "and that would have cost less on the cheaper model (ANTHROPIC_OTEL_MODEL_FIT_CHEAPER_MODEL, "
+                "default claude-haiku-4-5). Models never pricier than it do not appear. A large share: try a "
+                "cheap-first cascade for that work.",
                 TIMESERIES,
                 "percentunit",
-                (Target(q.short_output_share(DASH), f"{{{{{q.MODEL}}}}}"),),
+                (Target(q.model_fit_call_share(DASH), fit),),
                 min=0,
                 max=1,
             ),
             Panel(
-                "What a Haiku-first cascade would save (USD/h)",
-                f"Cost of those short-output calls minus what {q.CASCADE_MODEL} would have billed for the same "
-                "tokens (each model's input price is read from the data). An upper bound: calls Haiku cannot "
-                "handle would escalate and cost both.",
+                "Saving on the cheaper model (USD/day)",
+                "What those short-output calls cost minus what the same tokens (cache reads and writes priced "
+                "as such) would cost on the cheaper model, per day at the current rate. An upper bound: calls "
+                "the cheaper model answers badly would escalate and cost both; a cascade measures that.",
                 TIMESERIES,
                 "currencyUSD",
-                (Target(q.cascade_saving_per_hour(DASH), f"{{{{{q.MODEL}}}}}"),),
+                (Target(q.model_fit_saving_per_day(DASH), fit),),
                 min=0,
+            ),
+            Panel(
+                "Saving on the cheaper model in the time range",
+                "USD the short-output calls of pricier models would have saved on the cheaper model over the "
+                "dashboard's time range (same upper bound as the panel beside it).",
+                STAT,
+                "currencyUSD",
+                (Target(q.model_fit_saving_total(DASH, RANGE)),),
+                width=6,
+            ),
+            Panel(
+                "Cascade escalations per request, by stage",
+                "Per cascade (anthropic_otel.Cascade) and stage model: escalations from that stage to the next, "
+                "per request the cascade answered. For the first stage it is its escalation rate. Near 1: the "
+                "cheap stage rarely keeps an answer and the cascade costs more than its last model alone; near "
+                "0: check the escalation predicate is not too lenient.",
+                TIMESERIES,
+                "percentunit",
+                (
+                    Target(
+                        q.cascade_escalations_per_request(DASH),
+                        f"{{{{{q.CASCADE}}}}} {{{{{q.CASCADE_FROM}}}}}",
+                    ),
+                ),
+                width=6,
+                min=0,
+                max=1,
+            ),
+            Panel(
+                "Cascade cost per stage vs baseline (USD/h)",
+                "What each stage of each cascade costs, and the baseline: the same traffic on the cascade's last "
+                "(most capable) model alone, each kept answer's usage priced there. Stages summing above the "
+                "baseline: the cascade loses money.",
+                TIMESERIES,
+                "currencyUSD",
+                (
+                    Target(
+                        q.cascade_cost_per_hour(DASH, (q.CASCADE, q.MODEL)),
+                        f"{{{{{q.CASCADE}}}}} {{{{{q.MODEL}}}}}",
+                    ),
+                    Target(q.cascade_baseline_per_hour(DASH), f"{{{{{q.CASCADE}}}}} baseline"),
+                ),
+                min=0,
+            ),
+            Panel(
+                "Cascade saving (USD/h)",
+                "Baseline minus what all the cascade's stages cost, per cascade (whole cascades: the model "
+                "variable does not apply). Negative: too many requests escalate; escalate less often, or "
+                "send that work to the last model directly.",
+                TIMESERIES,
+                "currencyUSD",
+                (Target(q.cascade_saving_per_hour(DASH), f"{{{{{q.CASCADE}}}}}"),),
+                threshold=Threshold(0, "red", "green"),
             ),
         ),
     )

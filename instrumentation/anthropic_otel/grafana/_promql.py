@@ -9,12 +9,11 @@ definition of each query.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from .. import semconv
 from ..pricing import (
-    BUILTIN_PRICES,
     CACHE_READ_MULTIPLIER,
     CACHE_WRITE_1H_MULTIPLIER,
     CACHE_WRITE_5M_MULTIPLIER,
@@ -29,14 +28,6 @@ CACHE_TOKEN_TYPES: Final = (
 )
 CACHE_WRITE_TYPES: Final = (semconv.TOKEN_CACHE_WRITE_5M, semconv.TOKEN_CACHE_WRITE_1H)
 OVERLOADED_STATUS: Final = "529"
-# Calls whose output fits this many tokens are "cheap work"; it is a bucket boundary of the token histogram.
-SHORT_OUTPUT_TOKENS: Final = 256
-# The model a Haiku-first cascade would try first, and its list input price in USD per token.
-CASCADE_MODEL: Final = "claude-haiku-4-5"
-CASCADE_INPUT_USD_PER_TOKEN: Final = BUILTIN_PRICES[CASCADE_MODEL][0] / 1_000_000
-CHEAP_MODEL_RE: Final = "(?i).*haiku.*"
-
-assert SHORT_OUTPUT_TOKENS in semconv.TOKEN_BUCKETS
 
 
 def metric(spec: semconv.Instrument, part: str = "") -> str:
@@ -72,6 +63,11 @@ DUP_STATE: Final = label(semconv.ANTHROPIC_DUPLICATE_STATE)
 FROM_MODEL: Final = label(semconv.ANTHROPIC_FALLBACK_FROM_MODEL)
 TO_MODEL: Final = label(semconv.ANTHROPIC_FALLBACK_TO_MODEL)
 FALLBACK_REASON: Final = label(semconv.ANTHROPIC_FALLBACK_REASON)
+WRITE_CAUSE: Final = label(semconv.ANTHROPIC_CACHE_WRITE_CAUSE)
+CHEAPER_MODEL: Final = label(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_MODEL)
+CASCADE: Final = label(semconv.ANTHROPIC_CASCADE_NAME)
+CASCADE_FROM: Final = label(semconv.ANTHROPIC_CASCADE_FROM_MODEL)
+CASCADE_TO: Final = label(semconv.ANTHROPIC_CASCADE_TO_MODEL)
 
 
 def eq(name: str, value: str) -> str:
@@ -87,7 +83,8 @@ class Scope:
     """Where queries look: label matchers every selector gets, and the rate window.
 
     Dashboards use `$job`/`$model` variables and `$__rate_interval`; alerts a fixed window and,
-    with `--job`, a job regex. `model` filters the spec's model label (`from_model` for fallback hops).
+    with `--job`, a job regex. `model` filters the spec's model label (`from_model` for fallback hops
+    and cascade escalations).
     """
 
     window: str
@@ -103,6 +100,8 @@ class Scope:
                 found.insert(1 if self.job is not None else 0, f'{MODEL}=~"{self.model}"')
             elif semconv.ANTHROPIC_FALLBACK_FROM_MODEL in spec.attributes:
                 found.insert(1 if self.job is not None else 0, f'{FROM_MODEL}=~"{self.model}"')
+            elif semconv.ANTHROPIC_CASCADE_FROM_MODEL in spec.attributes:
+                found.insert(1 if self.job is not None else 0, f'{CASCADE_FROM}=~"{self.model}"')
         inner = ", ".join(found)
         return f"{metric(spec, part)}{{{inner}}}" if inner else metric(spec, part)
 
@@ -111,6 +110,18 @@ class Scope:
 
     def increase(self, spec: semconv.Instrument, *matchers: str, window: str = "") -> str:
         return f"increase({self.sel(spec, *matchers)}[{window or self.window}])"
+
+    def increase_from_zero(self, spec: semconv.Instrument, *matchers: str, window: str = "") -> str:
+        """increase(), but a series that appeared within the window counts all of its value.
+
+        The exporters create a counter's series at its first add, so that add is the series' first
+        sample and increase(), which only sees differences between samples, counts it as 0: the first
+        (for a rare event, the only) canned answer of a process would never show. A series absent one
+        window ago started from zero inside the window: its value is its increase.
+        """
+        w = window or self.window
+        sel = self.sel(spec, *matchers)
+        return f"({sel} unless {sel} offset {w})\n  or {self.increase(spec, *matchers, window=w)}"
 
 
 def agg(by: Iterable[str], inner: str, op: str = "sum") -> str:
@@ -176,6 +187,19 @@ def system_variants(s: Scope, by: Iterable[str]) -> str:
     return agg(by, s.sel(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS), op="max")
 
 
+def cache_writes_by_cause_per_hour(s: Scope, by: Iterable[str]) -> str:
+    return f"{agg(by, s.rate(semconv.ANTHROPIC_CACHE_WRITES))} * 3600"
+
+
+def new_system_write_share(s: Scope, by: Iterable[str]) -> str:
+    """Share of cache-written tokens written because the system prompt was new: the A/B-test trap."""
+    by = tuple(by)
+    new_system = agg(
+        by, s.rate(semconv.ANTHROPIC_CACHE_WRITES, eq(WRITE_CAUSE, semconv.WRITE_CAUSE_NEW_SYSTEM))
+    )
+    return ratio_or_zero(new_system, agg(by, s.rate(semconv.ANTHROPIC_CACHE_WRITES)))
+
+
 # --- Requests, attempts, errors --------------------------------------------------------------
 
 
@@ -225,7 +249,8 @@ def unacknowledged_retries(s: Scope, by: Iterable[str]) -> str:
 
 def fallback_hops_total(s: Scope, window: str) -> str:
     return agg(
-        (FROM_MODEL, TO_MODEL, FALLBACK_REASON), s.increase(semconv.ANTHROPIC_FALLBACK_HOPS, window=window)
+        (FROM_MODEL, TO_MODEL, FALLBACK_REASON),
+        s.increase_from_zero(semconv.ANTHROPIC_FALLBACK_HOPS, window=window),
     )
 
 
@@ -238,7 +263,9 @@ def canned_rate(s: Scope, by: Iterable[str]) -> str:
 
 
 def canned_increase(s: Scope, by: Iterable[str]) -> str:
-    return agg(by, s.increase(semconv.ANTHROPIC_FALLBACK_HOPS, eq(TO_MODEL, semconv.FALLBACK_TO_CANNED)))
+    return agg(
+        by, s.increase_from_zero(semconv.ANTHROPIC_FALLBACK_HOPS, eq(TO_MODEL, semconv.FALLBACK_TO_CANNED))
+    )
 
 
 # --- Duplicates ------------------------------------------------------------------------------
@@ -302,37 +329,59 @@ def cost_per_hour(s: Scope, by: Iterable[str]) -> str:
     return f"{agg(by, s.rate(semconv.ANTHROPIC_COST))} * 3600"
 
 
-def _expensive_output(s: Scope, part: str, *matchers: str) -> str:
-    return agg(
-        (MODEL,),
-        s.rate(
-            semconv.GEN_AI_CLIENT_TOKEN_USAGE,
-            eq(GEN_AI_TOKEN_TYPE, semconv.TOKEN_OUTPUT),
-            f'{MODEL}!~"{CHEAP_MODEL_RE}"',
-            *matchers,
-            part=part,
-        ),
-    )
+def model_fit_call_share(s: Scope) -> str:
+    """Share of each model's calls that had a short output and would cost less on the cheaper model.
+
+    Only models with such calls appear: a model never pricier than the cheaper one has no series.
+    """
+    fit = agg((MODEL, CHEAPER_MODEL), s.rate(semconv.ANTHROPIC_MODEL_FIT_CALLS))
+    return f"{fit}\n/ on ({MODEL}) group_left\n{requests_rate(s, (MODEL,))}"
 
 
-def short_output_share(s: Scope) -> str:
-    """Share of calls to non-Haiku models whose output fit in SHORT_OUTPUT_TOKENS."""
-    # Prometheus 3 stores `le` as "256.0", older servers and exporters as "256": match both.
-    short = _expensive_output(s, "bucket", f'le=~"{SHORT_OUTPUT_TOKENS}(\\\\.0)?"')
-    return f"{short}\n/\n{_expensive_output(s, 'count')}"
+def model_fit_saving_per_day(s: Scope) -> str:
+    """USD/day those short-output calls would save on the cheaper model: their cost minus the same tokens' there."""
+    by = (MODEL, CHEAPER_MODEL)
+    cost_ = agg(by, s.rate(semconv.ANTHROPIC_MODEL_FIT_COST))
+    cheaper = agg(by, s.rate(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST))
+    return f"({cost_}\n-\n{cheaper}) * 86400"
+
+
+def model_fit_saving_total(s: Scope, window: str) -> str:
+    cost_ = agg((), s.increase(semconv.ANTHROPIC_MODEL_FIT_COST, window=window))
+    cheaper = agg((), s.increase(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST, window=window))
+    return f"{cost_}\n-\n{cheaper}"
+
+
+# --- Cascade ---------------------------------------------------------------------------------
+
+
+def cascade_escalations_per_request(s: Scope) -> str:
+    """Per cascade and stage: escalations out of the stage / requests the cascade answered.
+
+    Every request reaches the first stage, so for it this is its escalation rate; summed over the
+    stages, the escalations per request. The last stage never escalates and has no series.
+    """
+    escalated = agg((CASCADE, CASCADE_FROM), s.rate(semconv.ANTHROPIC_CASCADE_ESCALATIONS))
+    answered = agg((CASCADE,), replace(s, model=None).rate(semconv.ANTHROPIC_CASCADE_REQUESTS))
+    return f"{escalated}\n/ on ({CASCADE}) group_left\n{answered}"
+
+
+def cascade_cost_per_hour(s: Scope, by: Iterable[str]) -> str:
+    return f"{agg(by, s.rate(semconv.ANTHROPIC_CASCADE_COST))} * 3600"
+
+
+def cascade_baseline_per_hour(s: Scope) -> str:
+    """USD/h each cascade's traffic would cost on its last model alone; whole cascades, whatever `model`."""
+    whole = replace(s, model=None)
+    return f"{agg((CASCADE,), whole.rate(semconv.ANTHROPIC_CASCADE_BASELINE_COST))} * 3600"
 
 
 def cascade_saving_per_hour(s: Scope) -> str:
-    """USD/h a Haiku-first cascade would save on the short-output calls of expensive models.
+    """USD/h each cascade saves against sending its traffic to its last model alone.
 
-    Each model's input price is read from the data (cost of uncached input / input tokens); all
-    current Claude models price output, cache writes and reads as the same multiples of input, so
-    Haiku would bill each token at haiku_input / model_input of what the model billed.
+    Whole cascades: a saving is only meaningful over all stages, so `model` does not filter it.
     """
-    by = (MODEL,)
-    input_price = (
-        f"({agg(by, s.rate(semconv.ANTHROPIC_COST, eq(TOKEN_TYPE, semconv.TOKEN_INPUT)))}\n"
-        f"/\n{agg(by, s.rate(semconv.ANTHROPIC_TOKENS, eq(TOKEN_TYPE, semconv.TOKEN_INPUT)))})"
-    )
-    saving_fraction = f"clamp_min(1 - {CASCADE_INPUT_USD_PER_TOKEN:g} / {input_price}, 0)"
-    return f"({short_output_share(s)})\n* {cost_per_hour(s, by)}\n* {saving_fraction}"
+    whole = replace(s, model=None)
+    by = (CASCADE,)
+    baseline = agg(by, whole.rate(semconv.ANTHROPIC_CASCADE_BASELINE_COST))
+    return f"({baseline}\n-\n{agg(by, whole.rate(semconv.ANTHROPIC_CASCADE_COST))}) * 3600"
