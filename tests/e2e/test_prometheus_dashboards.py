@@ -95,7 +95,8 @@ def _stamp(exposition: str, ts: float) -> dict[str, tuple[list[str], list[str]]]
 class DemoData:
     def __init__(self, tmp: Path) -> None:
         from anthropic_otel import AnthropicInstrumentor
-        from anthropic_otel.demo import INSTRUMENT_OPTIONS, _collect, reliability, run_workload, summarize
+        from anthropic_otel.demo import INSTRUMENT_OPTIONS, reliability, run_workload, summarize
+        from anthropic_otel.demo.report import collect
         from anthropic_otel.fake import FakeAnthropic
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from opentelemetry.sdk.metrics import MeterProvider
@@ -127,7 +128,7 @@ class DemoData:
         self.rows = {row["model"]: row for row in summarize(memory)}
         self.reliability = {row["model"]: row for row in reliability(memory)}
         # Instrument name -> attribute set -> value, summed over all RUNS: what the queries must find.
-        self.totals = _collect(memory)
+        self.totals = collect(memory)
         provider.shutdown()
         self.exported_names = {s.split("{", 1)[0] for _, samples in merged.values() for s in samples}
         self.at = float(start + (RUNS - 1) * STEP_S)
