@@ -24,6 +24,7 @@ from .recorder import Recorder
 from .semconv import SCOPE_NAME
 from .settings import Settings, load_settings
 from .state import watchdog
+from .state.ratelimits import RateLimits
 from .state.stream import partial_text
 from .state.system_variants import SystemVariants
 from .version import __version__
@@ -71,7 +72,13 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         meter = metrics.get_meter(SCOPE_NAME, __version__, meter_provider=kwargs.get("meter_provider"))
         tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
         system_variants = SystemVariants(settings.cache_variants_window_s)
-        recorder = Recorder(meter, genai_latest=settings.genai_latest, system_variants=system_variants.counts)
+        ratelimits = RateLimits()
+        recorder = Recorder(
+            meter,
+            genai_latest=settings.genai_latest,
+            system_variants=system_variants.counts,
+            ratelimits=(ratelimits.limits, ratelimits.remaining, ratelimits.reset_times),
+        )
         _runtime.current = _runtime.Runtime(
             settings=settings,
             recorder=recorder,
@@ -79,6 +86,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             prices=PriceTable.load(settings.prices_file),
             dedup=DuplicateDetector(settings, recorder),
             system_variants=system_variants,
+            ratelimits=ratelimits,
         )
         _guard.on_internal_error = recorder.internal_error
 

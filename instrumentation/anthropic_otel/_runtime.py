@@ -14,6 +14,7 @@ from .dedup.detector import DuplicateDetector
 from .pricing import PriceTable
 from .recorder import Recorder
 from .settings import Settings
+from .state.ratelimits import RateLimits
 from .state.system_variants import SystemVariants
 
 
@@ -25,6 +26,7 @@ class Runtime:
     prices: PriceTable
     dedup: DuplicateDetector
     system_variants: SystemVariants
+    ratelimits: RateLimits
 
 
 current: Runtime | None = None

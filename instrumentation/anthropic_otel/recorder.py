@@ -141,6 +141,27 @@ class _ModelGauge:
         ]
 
 
+class _ModelKindGauge:
+    """A gauge per (model, rate-limit kind) read from `source` when the SDK collects."""
+
+    __slots__ = ("source",)
+
+    def __init__(self) -> None:
+        self.source: Callable[[], dict[tuple[str, str], float]] | None = None
+
+    def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        source = self.source
+        if source is None:
+            return []
+        return [
+            Observation(
+                value,
+                _cut_model({semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_RATELIMIT_KIND: kind}),
+            )
+            for (model, kind), value in source().items()
+        ]
+
+
 class Histogram:
     """A synchronous SDK histogram that refuses non-finite and absurd values.
 
@@ -164,7 +185,9 @@ class Histogram:
 _SUMS: weakref.WeakKeyDictionary[Meter, dict[str, Sum]] = weakref.WeakKeyDictionary()
 _SUMS_LOCK = threading.Lock()
 # Likewise one gauge per (meter, instrument), its source replaced by each instrument().
-_GAUGES: weakref.WeakKeyDictionary[Meter, dict[str, _ModelGauge]] = weakref.WeakKeyDictionary()
+_GAUGES: weakref.WeakKeyDictionary[Meter, dict[str, _ModelGauge | _ModelKindGauge]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _reset_after_fork() -> None:
@@ -263,6 +286,13 @@ def _duplicate_attrs(model: str, state: str) -> dict[str, Any]:
     return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_DUPLICATE_STATE: state}
 
 
+# The three rate-limit gauges' sources: limit, remaining and reset time per (model, kind).
+RateLimitSources = tuple[
+    Callable[[], dict[tuple[str, str], float]],
+    Callable[[], dict[tuple[str, str], float]],
+    Callable[[], dict[tuple[str, str], float]],
+]
+
 _REDIS_STORE: Final[Attributes] = {semconv.ANTHROPIC_DEDUP_STORE: "redis"}
 _ALWAYS_SAMPLED: Final = (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT)
 
@@ -276,6 +306,7 @@ class Recorder:
         meter: Meter,
         genai_latest: bool = False,
         system_variants: Callable[[], dict[str, int]] | None = None,
+        ratelimits: RateLimitSources | None = None,
     ) -> None:
         def histogram(spec: semconv.Instrument, buckets: tuple[float, ...]) -> Histogram:
             try:
@@ -304,12 +335,16 @@ class Recorder:
         def updown(spec: semconv.Instrument) -> Sum:
             return observed(spec, meter.create_observable_up_down_counter)
 
-        def gauge(spec: semconv.Instrument, source: Callable[[], dict[str, int]]) -> None:
+        def gauge(
+            spec: semconv.Instrument,
+            source: Callable[[], Any],
+            kind: type[_ModelGauge] | type[_ModelKindGauge] = _ModelGauge,
+        ) -> None:
             with _SUMS_LOCK:
                 gauges = _GAUGES.setdefault(meter, {})
                 found = gauges.get(spec.name)
                 if found is None:
-                    found = gauges[spec.name] = _ModelGauge()
+                    found = gauges[spec.name] = kind()
                     meter.create_observable_gauge(
                         spec.name, callbacks=[found.observe], unit=spec.unit, description=spec.description
                     )
@@ -353,6 +388,17 @@ class Recorder:
         self._dedup_dropped = counter(semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
         if system_variants is not None:
             gauge(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, system_variants)
+        if ratelimits is not None:
+            for spec, source in zip(
+                (
+                    semconv.ANTHROPIC_RATELIMIT_LIMIT,
+                    semconv.ANTHROPIC_RATELIMIT_REMAINING,
+                    semconv.ANTHROPIC_RATELIMIT_RESET_TIME,
+                ),
+                ratelimits,
+            ):
+                gauge(spec, source, _ModelKindGauge)
+        self._ratelimit_header_errors = counter(semconv.ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS)
         # Synchronous: rare, and reported from wherever a failure is caught.
         self._internal_errors = meter.create_counter(
             semconv.ANTHROPIC_OTEL_INTERNAL_ERRORS.name,
@@ -426,6 +472,10 @@ class Recorder:
     def attempt_ended(self, model: str, status: int | None, error_type: str | None) -> None:
         """One HTTP attempt ended: with a response (`status`) or without (`status` None)."""
         self._attempts.add(1, self._by_attempt.get(model, status, error_type))
+
+    def ratelimit_headers_garbled(self, model: str, count: int) -> None:
+        """`count` rate-limit header values of a response of `model` did not parse."""
+        self._ratelimit_header_errors.add(count, self._by_model.get(model))
 
     def retry_unacknowledged(self, model: str, error_type: str) -> None:
         """A retry is sent after an attempt that may have reached the server (`error_type`)."""

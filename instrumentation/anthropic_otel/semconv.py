@@ -58,6 +58,12 @@ ANTHROPIC_MODEL_FIT_CHEAPER_MODEL: Final = "anthropic.model_fit.cheaper_model"
 ANTHROPIC_CASCADE_NAME: Final = "anthropic.cascade.name"
 ANTHROPIC_CASCADE_FROM_MODEL: Final = "anthropic.cascade.from_model"
 ANTHROPIC_CASCADE_TO_MODEL: Final = "anthropic.cascade.to_model"
+# Which rate limit a value is about (`requests`, `input_tokens`, ... and `priority_*`, `fast_*`).
+ANTHROPIC_RATELIMIT_KIND: Final = "anthropic.ratelimit.kind"
+# On a 429's attempt event: the limit it hit, when the headers or the error message say.
+ANTHROPIC_ATTEMPT_RATELIMIT_EXHAUSTED: Final = "anthropic.attempt.ratelimit_exhausted"
+# On an attempt event: the server's `x-should-retry` answer.
+ANTHROPIC_ATTEMPT_SHOULD_RETRY: Final = "anthropic.attempt.should_retry"
 ANTHROPIC_INTERNAL_ERROR_SITE: Final = "anthropic_otel.site"
 ANTHROPIC_ATTEMPT_NUMBER: Final = "anthropic.attempt.number"
 ANTHROPIC_ATTEMPT_RETRY_AFTER_S: Final = "anthropic.attempt.retry_after_s"
@@ -337,6 +343,35 @@ ANTHROPIC_CASCADE_BASELINE_COST: Final = Instrument(
     "What the same traffic would have cost on the cascade's last (most capable) model alone.",
     (ANTHROPIC_CASCADE_NAME, GEN_AI_REQUEST_MODEL),
 )
+_RATELIMIT_ATTRIBUTES: Final = (GEN_AI_REQUEST_MODEL, ANTHROPIC_RATELIMIT_KIND)
+ANTHROPIC_RATELIMIT_LIMIT: Final = Instrument(
+    "anthropic.ratelimit.limit",
+    GAUGE,
+    "{unit}",
+    "The rate limit the last response announced, per model and kind (requests or tokens per minute).",
+    _RATELIMIT_ATTRIBUTES,
+)
+ANTHROPIC_RATELIMIT_REMAINING: Final = Instrument(
+    "anthropic.ratelimit.remaining",
+    GAUGE,
+    "{unit}",
+    "What the last response said is left of the rate limit, per model and kind.",
+    _RATELIMIT_ATTRIBUTES,
+)
+ANTHROPIC_RATELIMIT_RESET_TIME: Final = Instrument(
+    "anthropic.ratelimit.reset_time",
+    GAUGE,
+    "s",
+    "Unix time at which the last response said the limit resets (`- time()` in PromQL: seconds left).",
+    _RATELIMIT_ATTRIBUTES,
+)
+ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS: Final = Instrument(
+    "anthropic_otel.ratelimit.header_errors",
+    COUNTER,
+    "{header}",
+    "Rate-limit header values that did not parse (skipped).",
+    (GEN_AI_REQUEST_MODEL,),
+)
 
 ANTHROPIC_OTEL_DEDUP_STORE_ERRORS: Final = Instrument(
     "anthropic_otel.dedup.store_errors",
@@ -465,6 +500,10 @@ INSTRUMENTS: Final = (
     ANTHROPIC_OTEL_DEDUP_DROPPED,
     ANTHROPIC_USAGE_MALFORMED_RESPONSES,
     ANTHROPIC_CACHE_SYSTEM_VARIANTS,
+    ANTHROPIC_RATELIMIT_LIMIT,
+    ANTHROPIC_RATELIMIT_REMAINING,
+    ANTHROPIC_RATELIMIT_RESET_TIME,
+    ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS,
 )
 PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_FALLBACK_HOPS,
@@ -531,7 +570,7 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: "Streams that did not complete: output tokens delivered (lower bound).",
     ANTHROPIC_DUPLICATE_STATE: "A duplicate call: the state its fingerprint was already in (see the enum).",
     ANTHROPIC_CONTENT_TRUNCATED: "In the content event (capture on): names of its attributes cut to the capture limit.",
-    EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt.",
+    EVENT_ATTEMPT: "Span event, one per HTTP attempt: number, status code, error.type, retry-after, retry of an unacknowledged attempt, `x-should-retry`, and on a 429 the rate limit it hit.",
     ERROR_TYPE: "Why the call failed (the API's error.type, `timeout`, `connection_error` or the exception class).",
     ANTHROPIC_CACHE_WRITE_CAUSE: "A call that wrote to the prompt cache: why (see the enum), decided from the cached prefix's segments.",
     ANTHROPIC_CACHE_MISS_REASON: "The API's own cache-miss diagnosis, when the response carries one (beta).",

@@ -36,6 +36,7 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "call.take_message": (_call.CallState, "take_message"),
     "call.enrich_span": (_call.CallState, "enrich_span"),
     "call.record": (_call.CallState, "_record"),
+    "call.ratelimits": (_call.CallState, "_note_ratelimits"),
     "usage.from_message": (_call, "usage_from_message"),
     "usage.stream_feed": (usage.StreamUsage, "feed"),
     "pricing.cost": (pricing.PriceTable, "cost"),

@@ -120,6 +120,20 @@ def status_error_type(status: int, body: bytes | None) -> str | None:
     return _STATUS_ERROR_TYPES.get(status, "api_error" if status >= 500 else "http_error")
 
 
+def api_error_message(body: bytes | None) -> str | None:
+    """`error.message` of an API error body, or None. The API's own words (a 429 names the limit it
+    hit); read for a fixed phrase, never recorded, since some messages quote the request."""
+    if not body:
+        return None
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    inner = decoded.get("error") if isinstance(decoded, dict) else None
+    message = inner.get("message") if isinstance(inner, dict) else None
+    return message if isinstance(message, str) else None
+
+
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """The delay the server asked for: `retry-after-ms`, else `retry-after` (seconds or HTTP date)."""
     raw_ms = headers.get("retry-after-ms")

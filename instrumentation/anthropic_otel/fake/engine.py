@@ -58,7 +58,12 @@ FAULT_ALIASES: dict[str, Fault] = {
 # Faults answered with an error status before the prompt is processed (so no cache effects).
 _STATUS_FAULTS: dict[Fault, tuple[int, str, str]] = {
     Fault.OVERLOADED: (529, "overloaded_error", "Overloaded"),
-    Fault.RATE_LIMITED: (429, "rate_limit_error", "Number of requests has exceeded your rate limit (fake)."),
+    # Worded as the API words it: the limit it hit, per minute.
+    Fault.RATE_LIMITED: (
+        429,
+        "rate_limit_error",
+        "This request would exceed your organization's rate limit of 4,000 requests per minute (fake).",
+    ),
     Fault.SERVER_ERROR: (500, "api_error", "Internal server error"),
     Fault.BAD_REQUEST: (400, "invalid_request_error", "fake fault: bad_request"),
 }

@@ -21,8 +21,9 @@ from .._guard import guard
 from .._runtime import Runtime
 from ..dedup.detector import Ticket
 from ..extract.content import capped, is_sentinel, to_json
+from ..extract.errors import api_error_message, maybe_billed, retry_after_seconds, status_error_type
 from ..extract.errors import error_type as classify
-from ..extract.errors import maybe_billed, retry_after_seconds, status_error_type
+from ..extract.ratelimit import exhausted_kind
 from ..extract.usage import Usage, usage_from_message
 from ..pricing import CallCost
 
@@ -156,11 +157,35 @@ class CallState:
 
     def attempt_answered(self, status: int, headers: Mapping[str, str], error_body: bytes | None) -> None:
         """An attempt got a response; `error_body` is the body of an error response."""
+        extra: dict[str, Any] | None = None
+        with guard("call.ratelimits"):
+            extra = self._note_ratelimits(status, headers, error_body)
         self._attempt_ended(
             status,
             status_error_type(status, error_body),
             retry_after_seconds(headers) if status >= 400 else None,
+            extra,
         )
+
+    def _note_ratelimits(
+        self, status: int, headers: Mapping[str, str], error_body: bytes | None
+    ) -> dict[str, Any] | None:
+        """Headroom for the gauges; for an error, what the attempt event adds: `x-should-retry`, and
+        on a 429 the limit it hit."""
+        limits, garbled = self.runtime.ratelimits.seen(self.model, headers)
+        if garbled:
+            self.runtime.recorder.ratelimit_headers_garbled(self.model, garbled)
+        if status < 400:
+            return None
+        extra: dict[str, Any] = {}
+        should_retry = headers.get("x-should-retry")
+        if should_retry in ("true", "false"):
+            extra[semconv.ANTHROPIC_ATTEMPT_SHOULD_RETRY] = should_retry == "true"
+        if status == 429:
+            kind = exhausted_kind(limits, api_error_message(error_body))
+            if kind is not None:
+                extra[semconv.ANTHROPIC_ATTEMPT_RATELIMIT_EXHAUSTED] = kind
+        return extra
 
     def attempt_failed(self, err: BaseException) -> None:
         """An attempt got no response (timeout, dropped connection, ...)."""
@@ -196,7 +221,13 @@ class CallState:
                     self.output_text.append(text)
 
     # -- decisions --------------------------------------------------------------------------------
-    def _attempt_ended(self, status: int | None, error_type: str | None, retry_after: float | None) -> None:
+    def _attempt_ended(
+        self,
+        status: int | None,
+        error_type: str | None,
+        retry_after: float | None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         number = self.attempts
         self.attempts = number + 1
         self.runtime.recorder.attempt_ended(self.model, status, error_type)
@@ -211,6 +242,8 @@ class CallState:
                 event[semconv.ANTHROPIC_ATTEMPT_RETRY_AFTER_S] = retry_after
             if self.pending_unacknowledged_retry:
                 event[semconv.ANTHROPIC_ATTEMPT_RETRY_OF_UNACKNOWLEDGED] = True
+            if extra:
+                event.update(extra)
             span.add_event(semconv.EVENT_ATTEMPT, event)
 
     def cost(self) -> CallCost | None:
