@@ -15,6 +15,7 @@ from .pricing import PriceTable
 from .recorder import Recorder
 from .settings import Settings
 from .state.system_variants import SystemVariants
+from .state.write_causes import WriteCauses
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Runtime:
     prices: PriceTable
     dedup: DuplicateDetector
     system_variants: SystemVariants
+    write_causes: WriteCauses
 
 
 current: Runtime | None = None
