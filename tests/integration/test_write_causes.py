@@ -20,6 +20,7 @@ Written in all: 1h 100, 5m 110 + 30 + 130 + 110 = 380; 480 = 210 + 30 + 130 + 11
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -172,3 +173,51 @@ def test_one_stable_system_writes_once(telemetry: Any, is_async: bool) -> None:
         "written": 100,
     }
     assert found["read"] / (found["read"] + found["written"]) == 0.995
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_apis_diagnosis_beside_ours_on_the_span(
+    telemetry: Any, mode: str, is_async: bool, sdk_tracing: bool
+) -> None:
+    # Call 1 opts in (no previous message), call 2 changes the system prompt and names call 1: the
+    # fake diagnoses `system_changed`, and this process calls the write `new_system`.
+    c = sdk.client(FakeAnthropic(), is_async, sdk_tracing)
+    first = sdk.create(
+        c,
+        tools=[TOOL],
+        system=_system("S1"),
+        messages=FIRST_TURN,
+        extra_body={"diagnostics": {"previous_message_id": None}},
+    )
+    _call(
+        c,
+        mode,
+        system=_system("S2"),
+        messages=FIRST_TURN,
+        extra_body={"diagnostics": {"previous_message_id": first.id}},
+    )
+    spans = [dict(span.attributes or {}) for span in telemetry.spans()]
+    found = [
+        (s.get(semconv.ANTHROPIC_CACHE_WRITE_CAUSE), s.get(semconv.ANTHROPIC_CACHE_MISS_REASON))
+        for s in spans
+        if semconv.GEN_AI_REQUEST_MODEL in s
+    ]
+    assert found == [("new_tools", None), ("new_system", "system_changed")]
+
+
+def test_the_beta_call_with_the_sdks_own_parameter(telemetry: Any) -> None:
+    # The newest SDKs type the parameter and the beta header; an unknown previous message is diagnosed.
+    c = sdk.client(FakeAnthropic(), False)
+    if "diagnostics" not in inspect.signature(c.beta.messages.create).parameters:
+        pytest.skip("this SDK has no typed `diagnostics` parameter (extra_body carries it, tested above)")
+    message = c.beta.messages.create(
+        model=sdk.MODEL,
+        max_tokens=8,
+        system=_system("S"),
+        messages=FIRST_TURN,
+        diagnostics={"previous_message_id": "msg_gone"},
+        betas=["cache-diagnosis-2026-04-07"],
+    )
+    assert message.diagnostics.cache_miss_reason.type == "previous_message_not_found"
+    reasons = [(s.attributes or {}).get(semconv.ANTHROPIC_CACHE_MISS_REASON) for s in telemetry.spans()]
+    assert reasons.count("previous_message_not_found") == 1
