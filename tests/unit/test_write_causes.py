@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import pytest
@@ -119,3 +120,13 @@ def test_memory_is_bounded_per_model_and_in_models(monkeypatch: pytest.MonkeyPat
     assert causes.cache_written("x", _body(_system("S")), read=False) == "rewritten"
     assert causes.cache_written("m", _body(_system("S0")), read=False) == "new_system"
     assert len(causes._seen) == 2
+
+
+def test_a_forked_child_starts_empty_with_a_lock_of_its_own() -> None:
+    causes = WriteCauses(window_s=3600.0, clock=Clock())
+    a = _body(_system("A"))
+    causes.cache_written("m", a, read=False)
+    lock = causes._lock
+    write_causes._reset_after_fork(weakref.ref(causes))  # what os.register_at_fork runs in the child
+    assert causes._lock is not lock
+    assert causes.cache_written("m", a, read=False) == "new_system"
