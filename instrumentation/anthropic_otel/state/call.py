@@ -273,10 +273,11 @@ class CallState:
             span.set_attribute(semconv.ANTHROPIC_DUPLICATE_STATE, ticket.state)
         if self.cache_miss_reason is not None:
             span.set_attribute(semconv.ANTHROPIC_CACHE_MISS_REASON, self.cache_miss_reason)
-        with guard("call.write_cause"):
-            cause = self._write_cause()
-            if cause is not None:
-                span.set_attribute(semconv.ANTHROPIC_CACHE_WRITE_CAUSE, cause)
+        if usage is not None and usage.cache_write:  # only calls that wrote pay for the decision
+            with guard("call.write_cause"):
+                cause = self._write_cause()
+                if cause is not None:
+                    span.set_attribute(semconv.ANTHROPIC_CACHE_WRITE_CAUSE, cause)
         if self.request_body is not None:
             self._add_content_event(span)
 
@@ -324,8 +325,10 @@ class CallState:
             self._record(error_type)
         with guard("call.system_variants"):
             self._note_system_variant()
-        with guard("call.write_cause"):
-            self._record_write_cause()
+        usage = self.usage
+        if usage is not None and usage.cache_write:
+            with guard("call.write_cause"):
+                self._record_write_cause()
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
