@@ -21,7 +21,8 @@ into. Calls that only read note nothing; the price: a prefix this process only e
 replica wrote it, or this process restarted) that lapses is counted once as new, not rewritten,
 and is seen from then on. Seen prefixes are forgotten after the window, counted from the last
 write that carried them; the instrumentor makes it the variants window plus the longest TTL
-(`LONGEST_TTL_S`), because a 1-hour entry cannot lapse sooner than an hour after it was written.
+(`LONGEST_TTL_S`), because a 1-hour entry cannot lapse sooner than an hour after it was written
+(one kept alive by reads alone for longer than that is, again, counted as new when rewritten).
 
 Digests only, never text; memory is bounded: at most `MAX_PREFIXES_PER_MODEL` digests per model
 (least recently written go first) and `MAX_MODELS` models (least recently written model goes first).
