@@ -27,6 +27,7 @@ from .state import watchdog
 from .state.ratelimits import RateLimits
 from .state.stream import partial_text
 from .state.system_variants import SystemVariants
+from .state.write_causes import LONGEST_TTL_S, WriteCauses
 from .version import __version__
 
 __all__ = ["AnthropicInstrumentor", "Settings", "__version__", "partial_text"]
@@ -87,6 +88,8 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             dedup=DuplicateDetector(settings, recorder),
             system_variants=system_variants,
             ratelimits=ratelimits,
+            # A 1-hour entry lapses an hour after its write at the soonest: remembered that long, and more.
+            write_causes=WriteCauses(settings.cache_variants_window_s + LONGEST_TTL_S),
         )
         _guard.on_internal_error = recorder.internal_error
 

@@ -16,6 +16,7 @@ from .recorder import Recorder
 from .settings import Settings
 from .state.ratelimits import RateLimits
 from .state.system_variants import SystemVariants
+from .state.write_causes import WriteCauses
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Runtime:
     dedup: DuplicateDetector
     system_variants: SystemVariants
     ratelimits: RateLimits
+    write_causes: WriteCauses
 
 
 current: Runtime | None = None

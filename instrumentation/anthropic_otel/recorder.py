@@ -293,6 +293,11 @@ RateLimitSources = tuple[
     Callable[[], dict[tuple[str, str], float]],
 ]
 
+
+def _write_cause_attrs(model: str, cause: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_CACHE_WRITE_CAUSE: cause}
+
+
 _REDIS_STORE: Final[Attributes] = {semconv.ANTHROPIC_DEDUP_STORE: "redis"}
 _ALWAYS_SAMPLED: Final = (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT)
 
@@ -386,6 +391,7 @@ class Recorder:
         self._duplicates_tokens = counter(semconv.ANTHROPIC_DUPLICATES_TOKENS)
         self._dedup_store_errors = counter(semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS)
         self._dedup_dropped = counter(semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
+        self._cache_writes = counter(semconv.ANTHROPIC_CACHE_WRITES)
         if system_variants is not None:
             gauge(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, system_variants)
         if ratelimits is not None:
@@ -416,6 +422,7 @@ class Recorder:
         self._by_model_error = _AttributeSets(_model_error_attrs)
         self._by_end_reason = _AttributeSets(_end_reason_attrs)
         self._by_duplicate = _AttributeSets(_duplicate_attrs)
+        self._by_write_cause = _AttributeSets(_write_cause_attrs)
 
     # -- a call --------------------------------------------------------------------------------
     def call_ended(
@@ -495,6 +502,11 @@ class Recorder:
     def stream_ended(self, model: str, reason: str) -> None:
         self._streams_active.add(-1, self._by_model.get(model))
         self._streams.add(1, self._by_end_reason.get(model, reason))
+
+    # -- the prompt cache ----------------------------------------------------------------------
+    def cache_written(self, model: str, cause: str, tokens: int) -> None:
+        """A call wrote `tokens` (5m and 1h) to the prompt cache, for `cause` (`semconv.WRITE_CAUSES`)."""
+        self._cache_writes.add(tokens, self._by_write_cause.get(model, cause))
 
     # -- duplicates ----------------------------------------------------------------------------
     def duplicate_seen(self, model: str, state: str) -> None:

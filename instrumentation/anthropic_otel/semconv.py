@@ -126,6 +126,23 @@ WRITE_CAUSES: Final = (
     WRITE_CAUSE_REWRITTEN,
 )
 
+# The API's own cache-miss diagnosis (beta `cache-diagnosis-2026-04-07`): the `type` of a response's
+# `diagnostics.cache_miss_reason`, as the SDK's types list them. Any other value becomes ERROR_OTHER.
+CACHE_MISS_MODEL_CHANGED: Final = "model_changed"
+CACHE_MISS_SYSTEM_CHANGED: Final = "system_changed"
+CACHE_MISS_TOOLS_CHANGED: Final = "tools_changed"
+CACHE_MISS_MESSAGES_CHANGED: Final = "messages_changed"
+CACHE_MISS_PREVIOUS_MESSAGE_NOT_FOUND: Final = "previous_message_not_found"
+CACHE_MISS_UNAVAILABLE: Final = "unavailable"
+CACHE_MISS_REASONS: Final = (
+    CACHE_MISS_MODEL_CHANGED,
+    CACHE_MISS_SYSTEM_CHANGED,
+    CACHE_MISS_TOOLS_CHANGED,
+    CACHE_MISS_MESSAGES_CHANGED,
+    CACHE_MISS_PREVIOUS_MESSAGE_NOT_FOUND,
+    CACHE_MISS_UNAVAILABLE,
+)
+
 # Server-supplied `error.type` values kept as they are: the API's documented types
 # (platform.claude.com/docs/en/api/errors; "type values will grow over time"). Any other server-supplied
 # value becomes ERROR_OTHER, the fallback OTel's own `error.type` convention defines: a server (or a
@@ -504,10 +521,10 @@ INSTRUMENTS: Final = (
     ANTHROPIC_RATELIMIT_REMAINING,
     ANTHROPIC_RATELIMIT_RESET_TIME,
     ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS,
+    ANTHROPIC_CACHE_WRITES,
 )
 PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_FALLBACK_HOPS,
-    ANTHROPIC_CACHE_WRITES,
     ANTHROPIC_MODEL_FIT_CALLS,
     ANTHROPIC_MODEL_FIT_COST,
     ANTHROPIC_MODEL_FIT_CHEAPER_COST,
@@ -605,6 +622,7 @@ ENUMS: Final = {
     ANTHROPIC_DUPLICATE_STATE: (DUPLICATE_IN_FLIGHT, DUPLICATE_COMPLETED),
     ANTHROPIC_FALLBACK_REASON: FALLBACK_REASONS,
     ANTHROPIC_CACHE_WRITE_CAUSE: WRITE_CAUSES,
+    ANTHROPIC_CACHE_MISS_REASON: (*CACHE_MISS_REASONS, ERROR_OTHER),
     GEN_AI_TOKEN_MODALITY: (TOKEN_MODALITY_UNKNOWN,),
 }
 

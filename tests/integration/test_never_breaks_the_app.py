@@ -19,6 +19,7 @@ from anthropic_otel.hooks import request as _calls
 from anthropic_otel.recorder import Recorder
 from anthropic_otel.state import call as _call
 from anthropic_otel.state import stream as stream_states
+from anthropic_otel.state.write_causes import WriteCauses
 
 from . import sdk
 
@@ -54,6 +55,11 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.attempt_ended": (Recorder, "attempt_ended"),
     "recorder.stream_ended": (Recorder, "stream_ended"),
     "recorder.duplicate_seen": (Recorder, "duplicate_seen"),
+    "call.write_cause": (_call.CallState, "_write_cause"),
+    "write_causes.cache_written": (WriteCauses, "cache_written"),
+    "recorder.cache_written": (Recorder, "cache_written"),
+    "cache_diagnosis.message": (_call, "cache_miss_reason"),
+    "cache_diagnosis.event": (stream_states, "event_cache_miss_reason"),
 }
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Union
 
+from .diagnosis import Diagnoser, fingerprint
+
 
 class Fault(str, Enum):
     """What the fake does to one request. The header `x-fake-faults` accepts these values (and the
@@ -159,6 +161,7 @@ class _Block:
     tokens: int
     canonical: str  # canonical JSON of (section, role, block without cache_control)
     ttl: str | None = None  # "5m"/"1h" if this block carries a cache_control breakpoint
+    section: str = ""  # tools, system or messages
 
 
 @dataclass
@@ -257,6 +260,7 @@ class FakeAnthropic:
             self.fault_counts: collections.Counter[Fault] = collections.Counter()
             self._queue: collections.deque[Fault] = collections.deque()
             self._cache: dict[str, _CacheEntry] = {}
+            self._diagnoser = Diagnoser()
             self._rng = random.Random(self.seed)
             self._seq = 0
             self._closed = False
@@ -385,17 +389,24 @@ class FakeAnthropic:
             resp.chunks = iter(self._shape_json(body_bytes, fault, headers))
             return self._finish(record, resp)
 
+        msg_id = f"msg_01FAKE{seq:018d}"
+        diagnostics = req.get("diagnostics")
+        # Only a request that carries `diagnostics` gets the field back (null when nothing diverged).
+        extra: dict[str, Any] = {}
         with self._lock:
             usage = self._account_cache(model, blocks)
+            if isinstance(diagnostics, dict):
+                current = fingerprint(model, blocks, req)
+                extra["diagnostics"] = self._diagnoser.diagnose(msg_id, current, diagnostics)
         n_out, stop_reason = self._output_tokens(headers, req["max_tokens"])
-        msg_id = f"msg_01FAKE{seq:018d}"
         record.usage = _usage_dict(usage, n_out)
         total_in = usage.input_tokens + usage.cache_creation + usage.cache_read
         if record.stream:
-            chunks = self._stream_chunks(msg_id, model, usage, n_out, stop_reason, fault, headers)
+            chunks = self._stream_chunks(msg_id, model, usage, n_out, stop_reason, fault, headers, extra)
             resp = FakeResponse(200, self._ok_headers(SSE_CT, request_id, total_in, n_out), iter(chunks))
         else:
-            body_bytes = _dumps(_message(msg_id, model, reply_text(n_out), stop_reason, record.usage))
+            message = _message(msg_id, model, reply_text(n_out), stop_reason, record.usage)
+            body_bytes = _dumps({**message, **extra})
             resp = FakeResponse(
                 200,
                 self._ok_headers(JSON_CT, request_id, total_in, n_out),
@@ -505,6 +516,7 @@ class FakeAnthropic:
         stop_reason: str,
         fault: Fault,
         headers: Mapping[str, str],
+        extra: Mapping[str, Any] | None = None,
     ) -> list[Chunk]:
         full = _usage_dict(usage, 1)  # message_start reports output_tokens 1, like the real API
         start_msg: dict[str, Any] = {
@@ -517,6 +529,7 @@ class FakeAnthropic:
             "stop_sequence": None,
             "stop_details": None,
             "usage": full,
+            **(extra or {}),
         }
         events: list[Chunk] = [
             _sse("message_start", {"type": "message_start", "message": start_msg}),
@@ -685,7 +698,7 @@ def _to_block(section: str, role: str | None, block: object) -> _Block:
             ttl = cc.get("ttl", "5m")
             if ttl not in TTL_SECONDS:
                 raise _BadRequest(f"{section}: cache_control.ttl: Input should be '5m' or '1h'")
-    return _Block(_block_tokens(block), _canon([section, role, block]), ttl)
+    return _Block(_block_tokens(block), _canon([section, role, block]), ttl, section)
 
 
 def _blocks_of(section: str, role: str | None, content: object) -> Iterable[_Block]:

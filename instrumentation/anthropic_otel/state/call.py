@@ -20,6 +20,7 @@ from .. import semconv
 from .._guard import guard
 from .._runtime import Runtime
 from ..dedup.detector import Ticket
+from ..extract.cache_diagnosis import cache_miss_reason
 from ..extract.content import capped, is_sentinel, to_json
 from ..extract.errors import api_error_message, maybe_billed, retry_after_seconds, status_error_type
 from ..extract.errors import error_type as classify
@@ -98,6 +99,9 @@ class CallState:
         "_priced",
         "system",
         "_cost",
+        "prompt",
+        "write_cause",
+        "cache_miss_reason",
     )
 
     def __init__(
@@ -140,6 +144,12 @@ class CallState:
         # The system prompt, kept by reference: a call that writes to the cache is a variant of it.
         self.system = request_body.get("system") if isinstance(request_body, dict) else None
         self._cost: CallCost | None = None
+        # The request body, kept by reference: read only should the call write to the cache.
+        self.prompt = request_body if isinstance(request_body, dict) else None
+        # Why the call wrote to the cache (decided once, when its usage shows a write).
+        self.write_cause: str | None = None
+        # The API's own diagnosis of a cache miss, when the response carries one.
+        self.cache_miss_reason: str | None = None
 
     # -- what hooks hand over -------------------------------------------------------------------
     def attempt_started(self) -> None:
@@ -214,6 +224,7 @@ class CallState:
         self.response_model = _field(message, "model")
         self.response_id = _field(message, "id")
         self.stop_reason = _field(message, "stop_reason")
+        self.cache_miss_reason = cache_miss_reason(message)
         if self.output_text is not None:
             for block in _field(message, "content") or ():
                 text = _field(block, "text")
@@ -293,6 +304,13 @@ class CallState:
         ticket = self.dedup
         if ticket is not None and ticket.state is not None:
             span.set_attribute(semconv.ANTHROPIC_DUPLICATE_STATE, ticket.state)
+        if self.cache_miss_reason is not None:
+            span.set_attribute(semconv.ANTHROPIC_CACHE_MISS_REASON, self.cache_miss_reason)
+        if usage is not None and usage.cache_write:  # only calls that wrote pay for the decision
+            with guard("call.write_cause"):
+                cause = self._write_cause()
+                if cause is not None:
+                    span.set_attribute(semconv.ANTHROPIC_CACHE_WRITE_CAUSE, cause)
         if self.request_body is not None:
             self._add_content_event(span)
 
@@ -340,6 +358,10 @@ class CallState:
             self._record(error_type)
         with guard("call.system_variants"):
             self._note_system_variant()
+        usage = self.usage
+        if usage is not None and usage.cache_write:
+            with guard("call.write_cause"):
+                self._record_write_cause()
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
@@ -375,6 +397,25 @@ class CallState:
             and not is_sentinel(system)
         ):
             self.runtime.system_variants.cache_written(self.model, system)
+
+    def _write_cause(self) -> str | None:
+        """Why the call wrote to the cache; None when it wrote nothing. Decided once: deciding notes
+        the call's prefix as seen."""
+        cause = self.write_cause
+        if cause is None:
+            usage = self.usage
+            body = self.prompt
+            if usage is not None and not usage.malformed and usage.cache_write and body is not None:
+                cause = self.write_cause = self.runtime.write_causes.cache_written(
+                    self.model, body, usage.cache_read > 0
+                )
+        return cause
+
+    def _record_write_cause(self) -> None:
+        cause = self._write_cause()
+        usage = self.usage
+        if cause is not None and usage is not None:
+            self.runtime.recorder.cache_written(self.model, cause, usage.cache_write)
 
     def _status_description(self, error: BaseException | None, kind: str) -> str:
         """The error type and HTTP status: the API's message can quote the prompt back, so it is

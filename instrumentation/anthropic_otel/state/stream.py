@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .. import semconv
 from .._guard import guard
+from ..extract.cache_diagnosis import event_cache_miss_reason
 from ..extract.end_reasons import EndSignal, end_reason, outcome_error_type
 from ..extract.errors import api_error_type
 from ..extract.usage import StreamUsage
@@ -166,6 +167,9 @@ class StreamState:
                 return
             self.usage.feed(data)
             self.call.usage = self.usage.usage
+            reason = event_cache_miss_reason(data)
+            if reason is not None:
+                self.call.cache_miss_reason = reason
         elif name == "message_stop":
             self.stopped = True
             # The SDK ends its span only after this event: finish while it is still open.
