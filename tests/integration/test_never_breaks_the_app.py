@@ -18,9 +18,10 @@ from anthropic_otel.fake import FakeAnthropic
 from anthropic_otel.hooks import request as _calls
 from anthropic_otel.recorder import Recorder
 from anthropic_otel.state import call as _call
+from anthropic_otel.state import hops
 from anthropic_otel.state import stream as stream_states
 
-from . import sdk
+from . import chains, sdk
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 SYSTEM = [{"type": "text", "text": "S" * 400, "cache_control": {"type": "ephemeral"}}]
@@ -53,6 +54,9 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.attempt_ended": (Recorder, "attempt_ended"),
     "recorder.stream_ended": (Recorder, "stream_ended"),
     "recorder.duplicate_seen": (Recorder, "duplicate_seen"),
+    "hops.start": (hops, "call_starting"),
+    "hops.failed": (hops, "call_failed"),
+    "recorder.fallback_hop": (Recorder, "fallback_hop"),
 }
 
 
@@ -87,6 +91,8 @@ def scenarios(c: Any) -> dict[str, Callable[[], Any]]:
         "error_event": lambda: sdk.create_stream_events(
             c, messages=MESSAGES, extra_headers={"x-fake-faults": "error_event"}
         ),
+        # Overloaded throughout on the first model, answered by the second: one fallback hop.
+        "fallback": lambda: chains.run_hand_written(c, chains.script(1)),
     }
 
 

@@ -342,14 +342,15 @@ class FakeAnthropic:
         if method.upper() != "POST" or path not in (MESSAGES_PATH, COUNT_TOKENS_PATH):
             return self._finish(record, self._error(404, "not_found_error", "Not found", request_id))
         try:
-            fault = self._pick_fault(headers.get(HEADER_FAULTS), retry_count or 0)
-        except ValueError as exc:
-            return self._finish(record, self._error(400, "invalid_request_error", str(exc), request_id))
-        record.fault = fault
-        try:
             req = json.loads(body) if body else None
         except ValueError:
             req = None
+        try:
+            script = _script_for_model(headers.get(HEADER_FAULTS), req)
+            fault = self._pick_fault(script, retry_count or 0)
+        except ValueError as exc:
+            return self._finish(record, self._error(400, "invalid_request_error", str(exc), request_id))
+        record.fault = fault
         if isinstance(req, dict):
             record.model = req.get("model") if isinstance(req.get("model"), str) else None
             record.stream = path == MESSAGES_PATH and req.get("stream") is True
@@ -619,6 +620,21 @@ class FakeAnthropic:
 
 def _noop() -> None:
     pass
+
+
+def _script_for_model(script: str | None, req: Any) -> str | None:
+    """A fault script per model (`model=529,529;other=ok`, a model not named gets no faults), so one
+    header drives a whole fallback chain; a plain script applies to every model."""
+    if script is None or "=" not in script:
+        return script
+    model = req.get("model") if isinstance(req, dict) else None
+    for part in script.split(";"):
+        name, sep, steps = part.partition("=")
+        if not sep:
+            raise ValueError(f"bad per-model fault script {part!r}: expected model=faults")
+        if name.strip() == model:
+            return steps
+    return ""
 
 
 def _int_or_none(raw: str | None) -> int | None:

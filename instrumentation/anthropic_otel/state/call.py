@@ -25,6 +25,7 @@ from ..extract.errors import error_type as classify
 from ..extract.errors import maybe_billed, retry_after_seconds, status_error_type
 from ..extract.usage import Usage, usage_from_message
 from ..pricing import CallCost
+from . import hops
 
 # Billed Messages calls; count_tokens and batches are not (batches are out of scope).
 _MESSAGES_PATHS = frozenset({"/v1/messages"})
@@ -56,6 +57,11 @@ def start_call(
     if isinstance(body, dict):
         # The SDK sends `extra_body` merged into the body: so does the fingerprint.
         call.dedup = runtime.dedup.start(model, {**body, "extra_body": extra_body} if extra_body else body)
+    call.body, call.extra_body = body, extra_body  # by reference: read only should the call fail
+    failure = hops.PENDING.get()
+    if failure is not None:
+        with guard("hops.start"):
+            hops.call_starting(call, failure, body, extra_body)
     return call
 
 
@@ -97,6 +103,9 @@ class CallState:
         "_priced",
         "system",
         "_cost",
+        "body",
+        "extra_body",
+        "hop",
     )
 
     def __init__(
@@ -139,6 +148,10 @@ class CallState:
         # The system prompt, kept by reference: a call that writes to the cache is a variant of it.
         self.system = request_body.get("system") if isinstance(request_body, dict) else None
         self._cost: CallCost | None = None
+        # The request, for the fallback-hop check should this call fail; the hop it is the target of.
+        self.body: Any = None
+        self.extra_body: Any = None
+        self.hop: hops.Hop | None = None
 
     # -- what hooks hand over -------------------------------------------------------------------
     def attempt_started(self) -> None:
@@ -147,6 +160,8 @@ class CallState:
             span = trace.get_current_span()
             if span is not self.outer and span.is_recording():
                 self.span = span
+        if self.hop is not None:
+            hops.label_span(self, self.hop)
         previous = self.unacknowledged_error
         self.pending_unacknowledged_retry = previous is not None
         if previous is not None:
@@ -307,6 +322,9 @@ class CallState:
             self._record(error_type)
         with guard("call.system_variants"):
             self._note_system_variant()
+        if error_type is not None:
+            with guard("hops.failed"):
+                hops.call_failed(self, error, error_type)
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
