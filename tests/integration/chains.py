@@ -113,3 +113,10 @@ def attempts(telemetry: Any) -> dict[tuple[str, int], int]:
             key = (a["gen_ai.request.model"], a.get("http.response.status_code"))
             found[key] = found.get(key, 0) + int(point.value)
     return found
+
+
+# The explicit helper counts the same hops, and the last one to the canned answer too.
+HELPER_HOPS: dict[str, dict[tuple[str, str, str], int]] = {
+    **HOPS,
+    "canned": {**HOPS["canned"], (THIRD, "canned", "overloaded"): 1},
+}

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import anthropic
 import pytest
-from anthropic_otel import pricing
+from anthropic_otel import FallbackChain, Step, pricing
 from anthropic_otel.dedup import MemoryStore, detector
 from anthropic_otel.extract import usage
 from anthropic_otel.fake import FakeAnthropic
@@ -57,6 +57,8 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "hops.start": (hops, "call_starting"),
     "hops.failed": (hops, "call_failed"),
     "recorder.fallback_hop": (Recorder, "fallback_hop"),
+    "hops.announce": (hops, "announce"),
+    "hops.label_span": (hops, "label_span"),
 }
 
 
@@ -93,7 +95,24 @@ def scenarios(c: Any) -> dict[str, Callable[[], Any]]:
         ),
         # Overloaded throughout on the first model, answered by the second: one fallback hop.
         "fallback": lambda: chains.run_hand_written(c, chains.script(1)),
+        # The explicit helper down to its canned answer (two hops to models, one to canned).
+        "fallback_chain": lambda: _chain_text(c, chains.script(3)),
     }
+
+
+def _chain_text(c: Any, faults: str) -> str:
+    chain = FallbackChain([Step(m, max_retries=n) for m, n in chains.CHAIN], canned=chains.CANNED_TEXT)
+    kwargs: dict[str, Any] = {
+        "max_tokens": 64,
+        "messages": MESSAGES,
+        "extra_headers": {"x-fake-faults": faults},
+    }
+    message = (
+        sdk.run(chain.acreate(c, **kwargs))
+        if isinstance(c, anthropic.AsyncAnthropic)
+        else chain.create(c, **kwargs)
+    )
+    return f"{message.model}: {message.content[0].text}"
 
 
 def run_all(is_async: bool) -> tuple[dict[str, Any], int]:

@@ -46,7 +46,7 @@ class Failure:
 
     __slots__ = ("runtime", "model", "reason", "digest", "at")
 
-    def __init__(self, runtime: object, model: str, reason: str, digest: str, at: float) -> None:
+    def __init__(self, runtime: object, model: str, reason: str, digest: str | None, at: float) -> None:
         # The instrumentation that saw it: a failure seen before a re-instrument() is forgotten.
         self.runtime = runtime
         self.model = model
@@ -99,7 +99,13 @@ def digest_without_model(body: Any, extra_body: Any) -> str | None:
 def call_starting(call: CallState, failure: Failure, body: Any, extra_body: Any) -> None:
     """A call starts while `failure` is pending (the caller checked): a hop, or nothing."""
     PENDING.set(None)
-    if EXPLICIT.get() or call.model == failure.model or failure.runtime is not call.runtime:
+    if failure.runtime is not call.runtime:
+        return
+    if failure.digest is None:
+        # Announced by an explicit mechanism, which counted the hop: only the span is named.
+        call.hop = Hop(failure.model, failure.reason)
+        return
+    if EXPLICIT.get() or call.model == failure.model:
         return
     if _monotonic() - failure.at > call.runtime.settings.fallback_window_s:
         return
@@ -123,6 +129,14 @@ def call_failed(call: CallState, error: BaseException | None, error_type: str | 
     digest = digest_without_model(call.body, call.extra_body)
     if digest is not None:
         PENDING.set(Failure(call.runtime, call.model, reason, digest, _monotonic()))
+
+
+def announce(runtime: Any, from_model: str, to_model: str, reason: str) -> None:
+    """An explicit mechanism moves on from `from_model`: count the hop, and have the next call started
+    in this context (its target, unless `to_model` is canned) name it on its span."""
+    runtime.recorder.fallback_hop(from_model, to_model, reason)
+    if to_model != semconv.FALLBACK_TO_CANNED:
+        PENDING.set(Failure(runtime, from_model, reason, None, _monotonic()))
 
 
 def label_span(call: CallState, hop: Hop) -> None:
