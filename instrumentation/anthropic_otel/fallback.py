@@ -67,7 +67,9 @@ class FallbackChain:
         self.move_on = frozenset(move_on)
         unknown = self.move_on - set(semconv.FALLBACK_REASONS)
         if unknown:
-            raise ValueError(f"unknown move_on reasons {sorted(unknown)}; expected {semconv.FALLBACK_REASONS}")
+            raise ValueError(
+                f"unknown move_on reasons {sorted(unknown)}; expected {semconv.FALLBACK_REASONS}"
+            )
 
     @staticmethod
     def is_canned(message: Any) -> bool:

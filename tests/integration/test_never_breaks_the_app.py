@@ -59,6 +59,8 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.fallback_hop": (Recorder, "fallback_hop"),
     "hops.announce": (hops, "announce"),
     "hops.label_span": (hops, "label_span"),
+    "hops.message": (hops, "message_seen"),
+    "hops.attempt_request": (hops, "attempt_request"),
 }
 
 
@@ -97,6 +99,36 @@ def scenarios(c: Any) -> dict[str, Callable[[], Any]]:
         "fallback": lambda: chains.run_hand_written(c, chains.script(1)),
         # The explicit helper down to its canned answer (two hops to models, one to canned).
         "fallback_chain": lambda: _chain_text(c, chains.script(3)),
+        **_sdk_fallback_scenarios(c),
+    }
+
+
+def _sdk_fallback_scenarios(c: Any) -> dict[str, Callable[[], Any]]:
+    """The SDK's own refusal fallbacks, client side and server side, where the SDK has them."""
+    try:
+        from anthropic.lib.middleware import BetaRefusalFallbackMiddleware
+    except ImportError:
+        return {}
+    entries = [{"model": "claude-sonnet-4-6"}, {"model": "claude-haiku-4-5"}]
+    refuse = {"x-fake-refuse": "claude-opus-5,claude-sonnet-4-6"}
+    args: dict[str, Any] = {
+        "model": "claude-opus-5",
+        "max_tokens": 64,
+        "messages": MESSAGES,
+        "extra_headers": refuse,
+    }
+
+    def summary(message: Any) -> Any:
+        return (message.model, message.stop_reason, [b.type for b in message.content])
+
+    middleware_client = c.copy(middleware=[BetaRefusalFallbackMiddleware(entries)])
+    return {
+        "refusal_middleware": lambda: summary(sdk.run(middleware_client.beta.messages.create(**args))),
+        "server_fallbacks": lambda: summary(
+            sdk.run(
+                c.beta.messages.create(**args, fallbacks=entries, betas=["server-side-fallback-2026-07-01"])
+            )
+        ),
     }
 
 

@@ -68,6 +68,9 @@ HEADER_OUTPUT_TOKENS = "x-fake-output-tokens"
 HEADER_AFTER_DELTAS = "x-fake-after-deltas"
 HEADER_FIRST_BYTE_DELAY = "x-fake-first-byte-delay"
 HEADER_RETRY_COUNT = "x-stainless-retry-count"
+# Comma-separated models that refuse (200, stop_reason `refusal`); with a `fallbacks` body field the
+# fake serves the first entry that does not refuse, with one `fallback` block per hop (server side).
+HEADER_REFUSE = "x-fake-refuse"
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
@@ -391,7 +394,11 @@ class FakeAnthropic:
             chunks = self._stream_chunks(msg_id, model, usage, n_out, stop_reason, fault, headers)
             resp = FakeResponse(200, self._ok_headers(SSE_CT, request_id, total_in, n_out), iter(chunks))
         else:
-            body_bytes = _dumps(_message(msg_id, model, reply_text(n_out), stop_reason, record.usage))
+            message = _message(msg_id, model, reply_text(n_out), stop_reason, record.usage)
+            refusing = headers.get(HEADER_REFUSE)
+            if refusing:
+                _refuse_or_fall_back(message, req.get("fallbacks"), {m.strip() for m in refusing.split(",")})
+            body_bytes = _dumps(message)
             resp = FakeResponse(
                 200,
                 self._ok_headers(JSON_CT, request_id, total_in, n_out),
@@ -674,6 +681,39 @@ def _message(msg_id: str, model: str, text: str, stop_reason: str, usage: dict[s
         "stop_details": None,
         "usage": usage,
     }
+
+
+def _refuse_or_fall_back(message: dict[str, Any], fallbacks: Any, refusing: set[str]) -> None:
+    """Non-streamed refusals: the requested model, then each `fallbacks` entry in turn, until one
+    does not refuse; a `fallback` block marks each hop. All refusing: a refusal by the last tried."""
+    chain = [message["model"]]
+    if isinstance(fallbacks, list):
+        chain += [f["model"] for f in fallbacks if isinstance(f, dict) and isinstance(f.get("model"), str)]
+    seams: list[dict[str, Any]] = []
+    for here, then in zip(chain, chain[1:]):
+        if here not in refusing:
+            break
+        seams.append(
+            {
+                "type": "fallback",
+                "from": {"model": here},
+                "to": {"model": then},
+                "trigger": {"type": "refusal", "category": None},
+            }
+        )
+    served = seams[-1]["to"]["model"] if seams else chain[0]
+    message["model"] = served
+    if served in refusing:
+        message["content"] = [*seams]
+        message["stop_reason"] = "refusal"
+        message["stop_details"] = {
+            "type": "refusal",
+            "category": None,
+            "explanation": None,
+            "fallback_credit_token": "fct_fake",
+        }
+    else:
+        message["content"] = [*seams, *message["content"]]
 
 
 def _block_tokens(block: object) -> int:

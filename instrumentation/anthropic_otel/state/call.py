@@ -106,6 +106,8 @@ class CallState:
         "body",
         "extra_body",
         "hop",
+        "refused_model",
+        "fallback_model",
     )
 
     def __init__(
@@ -152,6 +154,9 @@ class CallState:
         self.body: Any = None
         self.extra_body: Any = None
         self.hop: hops.Hop | None = None
+        # The SDK's refusal fallbacks: the model that refused, and the model a hop moved on to.
+        self.refused_model: str | None = None
+        self.fallback_model: str | None = None
 
     # -- what hooks hand over -------------------------------------------------------------------
     def attempt_started(self) -> None:
@@ -191,6 +196,8 @@ class CallState:
     def message_received(self, message: Any) -> None:
         """A complete non-streamed Message (SDK object or dict), while the SDK's span is open."""
         self.take_message(message)
+        with guard("hops.message"):
+            hops.message_seen(self, message)
         self.enrich_span()
 
     def returned(self, result: Any) -> None:

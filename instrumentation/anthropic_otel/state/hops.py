@@ -145,3 +145,62 @@ def label_span(call: CallState, hop: Hop) -> None:
     if span is not None and span.is_recording():
         span.set_attribute(semconv.ANTHROPIC_FALLBACK_FROM_MODEL, hop.from_model)
         span.set_attribute(semconv.ANTHROPIC_FALLBACK_REASON, hop.reason)
+
+
+# -- the SDK's own fallbacks ------------------------------------------------------------------------
+# Server side (beta `fallbacks`): the response names each hop in a `fallback` content block. Client
+# side (`BetaRefusalFallbackMiddleware`): a 200 answer with stop reason `refusal`, then, inside the
+# same SDK call, a request to another model; our middleware runs inside the SDK's, so it sees each
+# one as an attempt of the call. Both are successes: the zero-code detection never sees them.
+_TRIGGERS: Final = {
+    semconv.FALLBACK_REFUSAL: semconv.FALLBACK_REFUSAL,
+    semconv.FALLBACK_OVERLOADED: semconv.FALLBACK_OVERLOADED,
+    semconv.ERROR_OVERLOADED: semconv.FALLBACK_OVERLOADED,
+    semconv.FALLBACK_RATE_LIMITED: semconv.FALLBACK_RATE_LIMITED,
+    "rate_limit_error": semconv.FALLBACK_RATE_LIMITED,
+    semconv.FALLBACK_SERVER_ERROR: semconv.FALLBACK_SERVER_ERROR,
+    "api_error": semconv.FALLBACK_SERVER_ERROR,
+    semconv.FALLBACK_TIMEOUT: semconv.FALLBACK_TIMEOUT,
+}
+_REFUSAL: Final = "refusal"
+
+
+def message_seen(call: CallState, message: Any) -> None:
+    """A complete response of one attempt: its server-side hops, and whether it is a refusal the
+    SDK's middleware may answer with another model."""
+    for block in _field(message, "content") or ():
+        if _field(block, "type") == "fallback":
+            _server_hop(call, block)
+    if _field(message, "stop_reason") == _REFUSAL:
+        call.refused_model = call.fallback_model or call.model
+
+
+def attempt_request(call: CallState, request: Any) -> None:
+    """An attempt after a refusal (the caller checked): a hop when it asks for another model."""
+    refused, call.refused_model = call.refused_model, None
+    body = getattr(request, "json", None)
+    model = body.get("model") if isinstance(body, Mapping) else None
+    if refused is None or not isinstance(model, str) or model == refused:
+        return
+    call.fallback_model = model
+    call.runtime.recorder.fallback_hop(refused, model, semconv.FALLBACK_REFUSAL)
+    call.hop = Hop(refused, semconv.FALLBACK_REFUSAL)
+    label_span(call, call.hop)
+
+
+def _server_hop(call: CallState, block: Any) -> None:
+    source = _field(block, "from") or _field(block, "from_")
+    target = _field(block, "to")
+    trigger = _field(block, "trigger")
+    from_model, to_model = _field(source, "model"), _field(target, "model")
+    # A trigger outside the known reasons is not counted: the reason is a closed enum.
+    reason = _TRIGGERS.get(_field(trigger, "type") or "")
+    if not isinstance(from_model, str) or not isinstance(to_model, str) or reason is None:
+        return
+    call.runtime.recorder.fallback_hop(from_model, to_model, reason)
+    call.hop = Hop(from_model, reason)
+    label_span(call, call.hop)
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
