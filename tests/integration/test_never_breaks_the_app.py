@@ -61,6 +61,7 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "hops.label_span": (hops, "label_span"),
     "hops.message": (hops, "message_seen"),
     "hops.attempt_request": (hops, "attempt_request"),
+    "hops.stream_block": (hops, "stream_block"),
 }
 
 
@@ -124,12 +125,25 @@ def _sdk_fallback_scenarios(c: Any) -> dict[str, Callable[[], Any]]:
     middleware_client = c.copy(middleware=[BetaRefusalFallbackMiddleware(entries)])
     return {
         "refusal_middleware": lambda: summary(sdk.run(middleware_client.beta.messages.create(**args))),
+        "refusal_middleware_stream": lambda: summary(_final_streamed(middleware_client, args)),
         "server_fallbacks": lambda: summary(
             sdk.run(
                 c.beta.messages.create(**args, fallbacks=entries, betas=["server-side-fallback-2026-07-01"])
             )
         ),
     }
+
+
+def _final_streamed(c: Any, args: dict[str, Any]) -> Any:
+    if isinstance(c, anthropic.AsyncAnthropic):
+
+        async def read() -> Any:
+            async with c.beta.messages.stream(**args) as stream:
+                return await stream.get_final_message()
+
+        return sdk.run(read())
+    with c.beta.messages.stream(**args) as stream:
+        return stream.get_final_message()
 
 
 def _chain_text(c: Any, faults: str) -> str:

@@ -91,3 +91,31 @@ def test_every_model_refuses(telemetry: Any, is_async: bool) -> None:
     # The middleware tried all three: two hops, each counted once, though no model answered.
     assert [r.model for r in fake.log] == [OPUS, SONNET, HAIKU]
     assert chains.hops(telemetry) == EXPECTED
+
+
+def _stream(client: Any, **kwargs: Any) -> Any:
+    if isinstance(client, anthropic.AsyncAnthropic):
+
+        async def read() -> Any:
+            async with client.beta.messages.stream(**ARGS, **kwargs) as stream:
+                return await stream.get_final_message()
+
+        return asyncio.run(read())
+    with client.beta.messages.stream(**ARGS, **kwargs) as stream:
+        return stream.get_final_message()
+
+
+def test_client_side_refusal_fallbacks_on_a_stream(telemetry: Any, is_async: bool, sdk_tracing: bool) -> None:
+    fake = FakeAnthropic()
+    client = sdk.client(fake, is_async, sdk_tracing, middleware=[BetaRefusalFallbackMiddleware(ENTRIES)])
+    message = _stream(client, extra_headers=TWO_REFUSALS)
+    # The SDK splices the fallbacks' events onto the open stream, a `fallback` block at each seam:
+    # those blocks are what is counted (the hop requests are sent while the app reads the stream).
+    assert message.model == HAIKU and message.stop_reason == "end_turn"
+    assert [b.type for b in message.content] == ["text", "fallback", "text", "fallback", "text"]
+    assert [(r.model, r.status) for r in fake.log] == [(OPUS, 200), (SONNET, 200), (HAIKU, 200)]
+    assert chains.hops(telemetry) == EXPECTED
+    assert telemetry.value("anthropic.streams", anthropic__stream__end_reason="complete") == 1
+    span = _last_span(telemetry)
+    assert span.attributes["anthropic.fallback.from_model"] == SONNET
+    assert span.attributes["anthropic.fallback.reason"] == "refusal"

@@ -391,13 +391,15 @@ class FakeAnthropic:
         record.usage = _usage_dict(usage, n_out)
         total_in = usage.input_tokens + usage.cache_creation + usage.cache_read
         if record.stream:
+            if model in _refusing(headers):
+                stop_reason = "refusal"  # streamed refusals: no server-side walk of `fallbacks`
             chunks = self._stream_chunks(msg_id, model, usage, n_out, stop_reason, fault, headers)
             resp = FakeResponse(200, self._ok_headers(SSE_CT, request_id, total_in, n_out), iter(chunks))
         else:
             message = _message(msg_id, model, reply_text(n_out), stop_reason, record.usage)
-            refusing = headers.get(HEADER_REFUSE)
+            refusing = _refusing(headers)
             if refusing:
-                _refuse_or_fall_back(message, req.get("fallbacks"), {m.strip() for m in refusing.split(",")})
+                _refuse_or_fall_back(message, req.get("fallbacks"), refusing)
             body_bytes = _dumps(message)
             resp = FakeResponse(
                 200,
@@ -554,7 +556,11 @@ class FakeAnthropic:
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": stop_reason, "stop_sequence": None, "stop_details": None},
+                    "delta": {
+                        "stop_reason": stop_reason,
+                        "stop_sequence": None,
+                        "stop_details": _REFUSAL_DETAILS if stop_reason == "refusal" else None,
+                    },
                     "usage": delta_usage,
                 },
             ),
@@ -681,6 +687,19 @@ def _message(msg_id: str, model: str, text: str, stop_reason: str, usage: dict[s
         "stop_details": None,
         "usage": usage,
     }
+
+
+_REFUSAL_DETAILS: dict[str, Any] = {
+    "type": "refusal",
+    "category": None,
+    "explanation": None,
+    "fallback_credit_token": "fct_fake",
+}
+
+
+def _refusing(headers: Mapping[str, str]) -> set[str]:
+    raw = headers.get(HEADER_REFUSE)
+    return {m.strip() for m in raw.split(",")} if raw else set()
 
 
 def _refuse_or_fall_back(message: dict[str, Any], fallbacks: Any, refusing: set[str]) -> None:

@@ -204,3 +204,9 @@ def _server_hop(call: CallState, block: Any) -> None:
 
 def _field(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def stream_block(call: CallState, block: Any) -> None:
+    """A streamed `content_block_start` that may open a `fallback` block."""
+    if _field(block, "type") == "fallback":
+        _server_hop(call, block)
