@@ -210,3 +210,35 @@ def test_instrumentation_off_records_nothing_and_changes_nothing(telemetry: Any)
     fake = FakeAnthropic()
     assert chains.hand_written(fake.client(), chains.script(2)) == chains.THIRD
     assert chains.hops(telemetry) == {}
+
+
+def test_a_stream_that_fails_to_open_starts_a_hop_one_that_breaks_later_does_not(telemetry: Any) -> None:
+    fake = FakeAnthropic()
+    client = fake.client(max_retries=0)
+    args: dict[str, Any] = {"max_tokens": 64, "messages": chains.MESSAGES}
+    # Opening fails with 529: raised by create() in the caller's context, then Sonnet 4.6 streams.
+    with pytest.raises(anthropic.APIStatusError):
+        client.messages.create(
+            model=chains.FIRST, stream=True, extra_headers={"x-fake-faults": "529"}, **args
+        )
+    assert [e.type for e in client.messages.create(model=chains.SECOND, stream=True, **args)][
+        -1
+    ] == "message_stop"
+    assert chains.hops(telemetry) == {(chains.FIRST, chains.SECOND, "overloaded"): 1}
+    # A stream that opened and then carried an overloaded error event: output was already delivered.
+    with pytest.raises(anthropic.APIStatusError):
+        for _ in client.messages.create(
+            model=chains.FIRST, stream=True, extra_headers={"x-fake-faults": "error_event"}, **args
+        ):
+            pass
+    client.messages.create(model=chains.THIRD, **args)
+    assert chains.hops(telemetry) == {(chains.FIRST, chains.SECOND, "overloaded"): 1}
+
+
+def test_long_model_names_are_cut_in_hop_attributes(telemetry: Any) -> None:
+    fake = FakeAnthropic()
+    client = fake.client(max_retries=0)
+    long_a, long_b = "a" * 300, "b" * 300
+    assert _call(client, long_a, "529") == 529
+    assert _call(client, long_b, "ok") != 529
+    assert chains.hops(telemetry) == {("a" * 256, "b" * 256, "overloaded"): 1}
