@@ -7,6 +7,7 @@ API received must be identical, and the failure must be counted as an internal e
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any, Callable
 
 import anthropic
@@ -59,10 +60,12 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.fallback_hop": (Recorder, "fallback_hop"),
     "hops.announce": (hops, "announce"),
     "hops.label_span": (hops, "label_span"),
-    "hops.message": (hops, "message_seen"),
-    "hops.attempt_request": (hops, "attempt_request"),
-    "hops.stream_block": (hops, "stream_block"),
 }
+# Steps only the SDK's own refusal fallbacks reach (SDKs that have them: see _sdk_fallback_scenarios).
+if importlib.util.find_spec("anthropic.lib.middleware") is not None:
+    SABOTAGE["hops.message"] = (hops, "message_seen")
+    SABOTAGE["hops.attempt_request"] = (hops, "attempt_request")
+    SABOTAGE["hops.stream_block"] = (hops, "stream_block")
 
 
 def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
