@@ -19,6 +19,7 @@ from wrapt import wrap_function_wrapper
 from . import _guard, _runtime
 from ._setup_check import warn_if_nothing_exports
 from .dedup import DuplicateDetector
+from .fallback import FallbackChain, Step
 from .pricing import PriceTable
 from .recorder import Recorder
 from .semconv import SCOPE_NAME
@@ -30,7 +31,7 @@ from .state.system_variants import SystemVariants
 from .state.write_causes import LONGEST_TTL_S, WriteCauses
 from .version import __version__
 
-__all__ = ["AnthropicInstrumentor", "Settings", "__version__", "partial_text"]
+__all__ = ["AnthropicInstrumentor", "FallbackChain", "Settings", "Step", "__version__", "partial_text"]
 
 _instruments = ("anthropic >= 0.40",)
 

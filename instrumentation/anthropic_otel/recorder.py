@@ -298,6 +298,15 @@ def _write_cause_attrs(model: str, cause: str) -> dict[str, Any]:
     return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_CACHE_WRITE_CAUSE: cause}
 
 
+def _hop_attrs(from_model: str, to_model: str, reason: str) -> dict[str, Any]:
+    # Model strings come from the application: cut like every other model attribute.
+    return {
+        semconv.ANTHROPIC_FALLBACK_FROM_MODEL: from_model[:MAX_MODEL_CHARS],
+        semconv.ANTHROPIC_FALLBACK_TO_MODEL: to_model[:MAX_MODEL_CHARS],
+        semconv.ANTHROPIC_FALLBACK_REASON: reason,
+    }
+
+
 _REDIS_STORE: Final[Attributes] = {semconv.ANTHROPIC_DEDUP_STORE: "redis"}
 _ALWAYS_SAMPLED: Final = (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT)
 
@@ -392,6 +401,7 @@ class Recorder:
         self._dedup_store_errors = counter(semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS)
         self._dedup_dropped = counter(semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
         self._cache_writes = counter(semconv.ANTHROPIC_CACHE_WRITES)
+        self._fallback_hops = counter(semconv.ANTHROPIC_FALLBACK_HOPS)
         if system_variants is not None:
             gauge(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, system_variants)
         if ratelimits is not None:
@@ -423,6 +433,7 @@ class Recorder:
         self._by_end_reason = _AttributeSets(_end_reason_attrs)
         self._by_duplicate = _AttributeSets(_duplicate_attrs)
         self._by_write_cause = _AttributeSets(_write_cause_attrs)
+        self._by_hop = _AttributeSets(_hop_attrs)
 
     # -- a call --------------------------------------------------------------------------------
     def call_ended(
@@ -520,6 +531,11 @@ class Recorder:
 
     def dedup_dropped(self) -> None:
         self._dedup_dropped.add(1, _REDIS_STORE)
+
+    # -- fallbacks -----------------------------------------------------------------------------
+    def fallback_hop(self, from_model: str, to_model: str, reason: str) -> None:
+        """The application moved on from `from_model` to `to_model` (or `canned`) because of `reason`."""
+        self._fallback_hops.add(1, self._by_hop.get(from_model, to_model, reason))
 
     # -- ourselves -----------------------------------------------------------------------------
     def internal_error(self, site: str) -> None:

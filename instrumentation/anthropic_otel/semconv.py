@@ -110,7 +110,18 @@ DUPLICATE_IN_FLIGHT: Final = "in_flight"
 DUPLICATE_COMPLETED: Final = "completed"
 
 FALLBACK_TO_CANNED: Final = "canned"
-FALLBACK_REASONS: Final = ("overloaded", "rate_limited", "server_error", "timeout", "refusal")
+FALLBACK_OVERLOADED: Final = "overloaded"
+FALLBACK_RATE_LIMITED: Final = "rate_limited"
+FALLBACK_SERVER_ERROR: Final = "server_error"
+FALLBACK_TIMEOUT: Final = "timeout"
+FALLBACK_REFUSAL: Final = "refusal"
+FALLBACK_REASONS: Final = (
+    FALLBACK_OVERLOADED,
+    FALLBACK_RATE_LIMITED,
+    FALLBACK_SERVER_ERROR,
+    FALLBACK_TIMEOUT,
+    FALLBACK_REFUSAL,
+)
 
 # Why a call wrote to the prompt cache: the first segment of its cached prefix (tools, then system,
 # then messages) this process had not seen in the window; all seen before: the entry was rewritten
@@ -522,9 +533,9 @@ INSTRUMENTS: Final = (
     ANTHROPIC_RATELIMIT_RESET_TIME,
     ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS,
     ANTHROPIC_CACHE_WRITES,
+    ANTHROPIC_FALLBACK_HOPS,
 )
 PLANNED_INSTRUMENTS: Final = (
-    ANTHROPIC_FALLBACK_HOPS,
     ANTHROPIC_MODEL_FIT_CALLS,
     ANTHROPIC_MODEL_FIT_COST,
     ANTHROPIC_MODEL_FIT_CHEAPER_COST,
@@ -592,6 +603,8 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_CACHE_WRITE_CAUSE: "A call that wrote to the prompt cache: why (see the enum), decided from the cached prefix's segments.",
     ANTHROPIC_CACHE_MISS_REASON: "The API's own cache-miss diagnosis, when the response carries one (beta).",
     ANTHROPIC_USAGE_MALFORMED: "True when the usage had a token count no real response has (over 100 million): no tokens or cost recorded.",
+    ANTHROPIC_FALLBACK_FROM_MODEL: "A call that is a fallback hop's target: the model that failed before it.",
+    ANTHROPIC_FALLBACK_REASON: "A call that is a fallback hop's target: why the previous model was left (see the enum).",
 }
 
 # Environment variables (settings.py reads them; listed here so the reference is complete).
@@ -607,6 +620,7 @@ ENV_DEDUP_FLUSH_TIMEOUT_S: Final = "ANTHROPIC_OTEL_DEDUP_FLUSH_TIMEOUT_S"
 ENV_STREAM_IDLE_TIMEOUT_S: Final = "ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S"
 ENV_STREAM_IDLE_ENFORCE: Final = "ANTHROPIC_OTEL_STREAM_IDLE_ENFORCE"
 ENV_CAPTURE_CONTENT_MAX_CHARS: Final = "ANTHROPIC_OTEL_CAPTURE_CONTENT_MAX_CHARS"
+ENV_FALLBACK_WINDOW_S: Final = "ANTHROPIC_OTEL_FALLBACK_WINDOW_S"
 # The GenAI instrumentations' standard content switch, honoured when ours is not set.
 ENV_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 # OTel's switch for semantic-convention transitions (a comma-separated list); the value below in it

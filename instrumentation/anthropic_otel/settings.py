@@ -39,6 +39,8 @@ class Settings:
     capture_content_max_chars: int = 16384
     # GenAI metrics under the newest conventions' names (see semconv.GENAI_LATEST_INSTRUMENTS).
     genai_latest: bool = False
+    # Zero-code fallback hops: longest gap from a failed call to the retry with another model.
+    fallback_window_s: float = 30.0
 
 
 def _parse_bool(raw: str) -> bool:
@@ -117,6 +119,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "stream_idle_enforce": (semconv.ENV_STREAM_IDLE_ENFORCE, _parse_bool),
     "capture_content_max_chars": (semconv.ENV_CAPTURE_CONTENT_MAX_CHARS, _parse_max_chars),
     "genai_latest": (semconv.ENV_SEMCONV_STABILITY_OPT_IN, _parse_opt_in),
+    "fallback_window_s": (semconv.ENV_FALLBACK_WINDOW_S, _parse_positive_float),
 }
 
 

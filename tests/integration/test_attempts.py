@@ -47,12 +47,14 @@ def test_529_529_200(telemetry: Any, is_async: bool, sdk_tracing: bool) -> None:
             "http.response.status_code": 529,
             "error.type": "overloaded_error",
             "anthropic.attempt.retry_after_s": 0.001,
+            "anthropic.attempt.should_retry": True,  # the fake sends x-should-retry: true with a 529
         },
         {
             "anthropic.attempt.number": 1,
             "http.response.status_code": 529,
             "error.type": "overloaded_error",
             "anthropic.attempt.retry_after_s": 0.001,
+            "anthropic.attempt.should_retry": True,  # the fake sends x-should-retry: true with a 529
         },
         {"anthropic.attempt.number": 2, "http.response.status_code": 200},
     ]

@@ -7,21 +7,23 @@ API received must be identical, and the failure must be counted as an internal e
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any, Callable
 
 import anthropic
 import pytest
-from anthropic_otel import pricing
+from anthropic_otel import FallbackChain, Step, pricing
 from anthropic_otel.dedup import MemoryStore, detector
 from anthropic_otel.extract import usage
 from anthropic_otel.fake import FakeAnthropic
 from anthropic_otel.hooks import request as _calls
 from anthropic_otel.recorder import Recorder
 from anthropic_otel.state import call as _call
+from anthropic_otel.state import hops
 from anthropic_otel.state import stream as stream_states
 from anthropic_otel.state.write_causes import WriteCauses
 
-from . import sdk
+from . import chains, sdk
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 SYSTEM = [{"type": "text", "text": "S" * 400, "cache_control": {"type": "ephemeral"}}]
@@ -60,7 +62,17 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.cache_written": (Recorder, "cache_written"),
     "cache_diagnosis.message": (_call, "cache_miss_reason"),
     "cache_diagnosis.event": (stream_states, "event_cache_miss_reason"),
+    "hops.start": (hops, "call_starting"),
+    "hops.failed": (hops, "call_failed"),
+    "recorder.fallback_hop": (Recorder, "fallback_hop"),
+    "hops.announce": (hops, "announce"),
+    "hops.label_span": (hops, "label_span"),
 }
+# Steps only the SDK's own refusal fallbacks reach (SDKs that have them: see _sdk_fallback_scenarios).
+if importlib.util.find_spec("anthropic.lib.middleware") is not None:
+    SABOTAGE["hops.message"] = (hops, "message_seen")
+    SABOTAGE["hops.attempt_request"] = (hops, "attempt_request")
+    SABOTAGE["hops.stream_block"] = (hops, "stream_block")
 
 
 def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
@@ -94,7 +106,69 @@ def scenarios(c: Any) -> dict[str, Callable[[], Any]]:
         "error_event": lambda: sdk.create_stream_events(
             c, messages=MESSAGES, extra_headers={"x-fake-faults": "error_event"}
         ),
+        # Overloaded throughout on the first model, answered by the second: one fallback hop.
+        "fallback": lambda: chains.run_hand_written(c, chains.script(1)),
+        # The explicit helper down to its canned answer (two hops to models, one to canned).
+        "fallback_chain": lambda: _chain_text(c, chains.script(3)),
+        **_sdk_fallback_scenarios(c),
     }
+
+
+def _sdk_fallback_scenarios(c: Any) -> dict[str, Callable[[], Any]]:
+    """The SDK's own refusal fallbacks, client side and server side, where the SDK has them."""
+    try:
+        from anthropic.lib.middleware import BetaRefusalFallbackMiddleware
+    except ImportError:
+        return {}
+    entries = [{"model": "claude-sonnet-4-6"}, {"model": "claude-haiku-4-5"}]
+    refuse = {"x-fake-refuse": "claude-opus-5,claude-sonnet-4-6"}
+    args: dict[str, Any] = {
+        "model": "claude-opus-5",
+        "max_tokens": 64,
+        "messages": MESSAGES,
+        "extra_headers": refuse,
+    }
+
+    def summary(message: Any) -> Any:
+        return (message.model, message.stop_reason, [b.type for b in message.content])
+
+    middleware_client = c.copy(middleware=[BetaRefusalFallbackMiddleware(entries)])
+    return {
+        "refusal_middleware": lambda: summary(sdk.run(middleware_client.beta.messages.create(**args))),
+        "refusal_middleware_stream": lambda: summary(_final_streamed(middleware_client, args)),
+        "server_fallbacks": lambda: summary(
+            sdk.run(
+                c.beta.messages.create(**args, fallbacks=entries, betas=["server-side-fallback-2026-07-01"])
+            )
+        ),
+    }
+
+
+def _final_streamed(c: Any, args: dict[str, Any]) -> Any:
+    if isinstance(c, anthropic.AsyncAnthropic):
+
+        async def read() -> Any:
+            async with c.beta.messages.stream(**args) as stream:
+                return await stream.get_final_message()
+
+        return sdk.run(read())
+    with c.beta.messages.stream(**args) as stream:
+        return stream.get_final_message()
+
+
+def _chain_text(c: Any, faults: str) -> str:
+    chain = FallbackChain([Step(m, max_retries=n) for m, n in chains.CHAIN], canned=chains.CANNED_TEXT)
+    kwargs: dict[str, Any] = {
+        "max_tokens": 64,
+        "messages": MESSAGES,
+        "extra_headers": {"x-fake-faults": faults},
+    }
+    message = (
+        sdk.run(chain.acreate(c, **kwargs))
+        if isinstance(c, anthropic.AsyncAnthropic)
+        else chain.create(c, **kwargs)
+    )
+    return f"{message.model}: {message.content[0].text}"
 
 
 def run_all(is_async: bool) -> tuple[dict[str, Any], int]:

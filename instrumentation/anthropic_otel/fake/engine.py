@@ -75,6 +75,9 @@ HEADER_OUTPUT_TOKENS = "x-fake-output-tokens"
 HEADER_AFTER_DELTAS = "x-fake-after-deltas"
 HEADER_FIRST_BYTE_DELAY = "x-fake-first-byte-delay"
 HEADER_RETRY_COUNT = "x-stainless-retry-count"
+# Comma-separated models that refuse (200, stop_reason `refusal`); with a `fallbacks` body field the
+# fake serves the first entry that does not refuse, with one `fallback` block per hop (server side).
+HEADER_REFUSE = "x-fake-refuse"
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
@@ -351,14 +354,15 @@ class FakeAnthropic:
         if method.upper() != "POST" or path not in (MESSAGES_PATH, COUNT_TOKENS_PATH):
             return self._finish(record, self._error(404, "not_found_error", "Not found", request_id))
         try:
-            fault = self._pick_fault(headers.get(HEADER_FAULTS), retry_count or 0)
-        except ValueError as exc:
-            return self._finish(record, self._error(400, "invalid_request_error", str(exc), request_id))
-        record.fault = fault
-        try:
             req = json.loads(body) if body else None
         except ValueError:
             req = None
+        try:
+            script = _script_for_model(headers.get(HEADER_FAULTS), req)
+            fault = self._pick_fault(script, retry_count or 0)
+        except ValueError as exc:
+            return self._finish(record, self._error(400, "invalid_request_error", str(exc), request_id))
+        record.fault = fault
         if isinstance(req, dict):
             record.model = req.get("model") if isinstance(req.get("model"), str) else None
             record.stream = path == MESSAGES_PATH and req.get("stream") is True
@@ -402,11 +406,16 @@ class FakeAnthropic:
         record.usage = _usage_dict(usage, n_out)
         total_in = usage.input_tokens + usage.cache_creation + usage.cache_read
         if record.stream:
+            if model in _refusing(headers):
+                stop_reason = "refusal"  # streamed refusals: no server-side walk of `fallbacks`
             chunks = self._stream_chunks(msg_id, model, usage, n_out, stop_reason, fault, headers, extra)
             resp = FakeResponse(200, self._ok_headers(SSE_CT, request_id, total_in, n_out), iter(chunks))
         else:
-            message = _message(msg_id, model, reply_text(n_out), stop_reason, record.usage)
-            body_bytes = _dumps({**message, **extra})
+            message = {**_message(msg_id, model, reply_text(n_out), stop_reason, record.usage), **extra}
+            refusing = _refusing(headers)
+            if refusing:
+                _refuse_or_fall_back(message, req.get("fallbacks"), refusing)
+            body_bytes = _dumps(message)
             resp = FakeResponse(
                 200,
                 self._ok_headers(JSON_CT, request_id, total_in, n_out),
@@ -564,7 +573,11 @@ class FakeAnthropic:
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": stop_reason, "stop_sequence": None, "stop_details": None},
+                    "delta": {
+                        "stop_reason": stop_reason,
+                        "stop_sequence": None,
+                        "stop_details": _REFUSAL_DETAILS if stop_reason == "refusal" else None,
+                    },
                     "usage": delta_usage,
                 },
             ),
@@ -639,6 +652,21 @@ def _noop() -> None:
     pass
 
 
+def _script_for_model(script: str | None, req: Any) -> str | None:
+    """A fault script per model (`model=529,529;other=ok`, a model not named gets no faults), so one
+    header drives a whole fallback chain; a plain script applies to every model."""
+    if script is None or "=" not in script:
+        return script
+    model = req.get("model") if isinstance(req, dict) else None
+    for part in script.split(";"):
+        name, sep, steps = part.partition("=")
+        if not sep:
+            raise ValueError(f"bad per-model fault script {part!r}: expected model=faults")
+        if name.strip() == model:
+            return steps
+    return ""
+
+
 def _int_or_none(raw: str | None) -> int | None:
     if raw is None:
         return None
@@ -676,6 +704,52 @@ def _message(msg_id: str, model: str, text: str, stop_reason: str, usage: dict[s
         "stop_details": None,
         "usage": usage,
     }
+
+
+_REFUSAL_DETAILS: dict[str, Any] = {
+    "type": "refusal",
+    "category": None,
+    "explanation": None,
+    "fallback_credit_token": "fct_fake",
+}
+
+
+def _refusing(headers: Mapping[str, str]) -> set[str]:
+    raw = headers.get(HEADER_REFUSE)
+    return {m.strip() for m in raw.split(",")} if raw else set()
+
+
+def _refuse_or_fall_back(message: dict[str, Any], fallbacks: Any, refusing: set[str]) -> None:
+    """Non-streamed refusals: the requested model, then each `fallbacks` entry in turn, until one
+    does not refuse; a `fallback` block marks each hop. All refusing: a refusal by the last tried."""
+    chain = [message["model"]]
+    if isinstance(fallbacks, list):
+        chain += [f["model"] for f in fallbacks if isinstance(f, dict) and isinstance(f.get("model"), str)]
+    seams: list[dict[str, Any]] = []
+    for here, then in zip(chain, chain[1:]):
+        if here not in refusing:
+            break
+        seams.append(
+            {
+                "type": "fallback",
+                "from": {"model": here},
+                "to": {"model": then},
+                "trigger": {"type": "refusal", "category": None},
+            }
+        )
+    served = seams[-1]["to"]["model"] if seams else chain[0]
+    message["model"] = served
+    if served in refusing:
+        message["content"] = [*seams]
+        message["stop_reason"] = "refusal"
+        message["stop_details"] = {
+            "type": "refusal",
+            "category": None,
+            "explanation": None,
+            "fallback_credit_token": "fct_fake",
+        }
+    else:
+        message["content"] = [*seams, *message["content"]]
 
 
 def _block_tokens(block: object) -> int:

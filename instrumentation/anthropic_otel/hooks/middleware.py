@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .. import _runtime
 from .._guard import guard
+from ..state import hops
 from ._context import CURRENT_CALL
 from .error_body import aread_error_body, read_error_body
 
@@ -40,6 +41,8 @@ class OtelMiddleware(_Base):
             return call_next(request)
         with guard("middleware.attempt"):
             call.attempt_started()
+            if call.refused_model is not None:
+                hops.attempt_request(call, request)
         try:
             response = call_next(request)
         except Exception as err:
@@ -67,6 +70,8 @@ class OtelMiddleware(_Base):
             return await call_next(request)
         with guard("middleware.attempt"):
             call.attempt_started()
+            if call.refused_model is not None:
+                hops.attempt_request(call, request)
         try:
             response = await call_next(request)
         except Exception as err:

@@ -27,6 +27,7 @@ from ..extract.errors import error_type as classify
 from ..extract.ratelimit import exhausted_kind
 from ..extract.usage import Usage, usage_from_message
 from ..pricing import CallCost
+from . import hops
 
 # Billed Messages calls; count_tokens and batches are not (batches are out of scope).
 _MESSAGES_PATHS = frozenset({"/v1/messages"})
@@ -58,6 +59,11 @@ def start_call(
     if isinstance(body, dict):
         # The SDK sends `extra_body` merged into the body: so does the fingerprint.
         call.dedup = runtime.dedup.start(model, {**body, "extra_body": extra_body} if extra_body else body)
+    call.extra_body = extra_body  # by reference, like the body: read only should the call fail
+    failure = hops.PENDING.get()
+    if failure is not None:
+        with guard("hops.start"):
+            hops.call_starting(call, failure, body, extra_body)
     return call
 
 
@@ -99,9 +105,13 @@ class CallState:
         "_priced",
         "system",
         "_cost",
-        "prompt",
+        "body",
+        "extra_body",
         "write_cause",
         "cache_miss_reason",
+        "hop",
+        "refused_model",
+        "fallback_model",
     )
 
     def __init__(
@@ -144,12 +154,18 @@ class CallState:
         # The system prompt, kept by reference: a call that writes to the cache is a variant of it.
         self.system = request_body.get("system") if isinstance(request_body, dict) else None
         self._cost: CallCost | None = None
-        # The request body, kept by reference: read only should the call write to the cache.
-        self.prompt = request_body if isinstance(request_body, dict) else None
+        # The request, kept by reference: read only should the call write to the cache or fail.
+        self.body: Any = request_body
+        self.extra_body: Any = None
         # Why the call wrote to the cache (decided once, when its usage shows a write).
         self.write_cause: str | None = None
         # The API's own diagnosis of a cache miss, when the response carries one.
         self.cache_miss_reason: str | None = None
+        # The fallback hop this call is the target of.
+        self.hop: hops.Hop | None = None
+        # The SDK's refusal fallbacks: the model that refused, and the model a hop moved on to.
+        self.refused_model: str | None = None
+        self.fallback_model: str | None = None
 
     # -- what hooks hand over -------------------------------------------------------------------
     def attempt_started(self) -> None:
@@ -158,6 +174,8 @@ class CallState:
             span = trace.get_current_span()
             if span is not self.outer and span.is_recording():
                 self.span = span
+        if self.hop is not None:
+            hops.label_span(self, self.hop)
         previous = self.unacknowledged_error
         self.pending_unacknowledged_retry = previous is not None
         if previous is not None:
@@ -211,6 +229,8 @@ class CallState:
     def message_received(self, message: Any) -> None:
         """A complete non-streamed Message (SDK object or dict), while the SDK's span is open."""
         self.take_message(message)
+        with guard("hops.message"):
+            hops.message_seen(self, message)
         self.enrich_span()
 
     def returned(self, result: Any) -> None:
@@ -362,6 +382,9 @@ class CallState:
         if usage is not None and usage.cache_write:
             with guard("call.write_cause"):
                 self._record_write_cause()
+        if error_type is not None:
+            with guard("hops.failed"):
+                hops.call_failed(self, error, error_type)
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
@@ -404,7 +427,7 @@ class CallState:
         cause = self.write_cause
         if cause is None:
             usage = self.usage
-            body = self.prompt
+            body = self.body if isinstance(self.body, dict) else None
             if usage is not None and not usage.malformed and usage.cache_write and body is not None:
                 cause = self.write_cause = self.runtime.write_causes.cache_written(
                     self.model, body, usage.cache_read > 0

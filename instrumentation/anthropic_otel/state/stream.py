@@ -29,7 +29,7 @@ from ..extract.cache_diagnosis import event_cache_miss_reason
 from ..extract.end_reasons import EndSignal, end_reason, outcome_error_type
 from ..extract.errors import api_error_type
 from ..extract.usage import StreamUsage
-from . import watchdog
+from . import hops, watchdog
 from .closing import closer
 from .watchdog import report_at_collection
 
@@ -176,6 +176,14 @@ class StreamState:
             self.end("message_stop")
         elif name == "error":
             self.end("error_event", error_type=_error_event_type(sse))
+        elif name == "content_block_start" and '"fallback"' in sse.data:
+            # A fallback hop (server side, or spliced in by the SDK's refusal middleware): rare.
+            try:
+                data = sse.json()
+            except ValueError:
+                return  # not JSON: the SDK raises on this same event next
+            if isinstance(data, dict):
+                hops.stream_block(self.call, data.get("content_block"))
 
     def compact_kept(self) -> None:
         """Join the deltas kept so far into one string; stop keeping past MAX_KEPT_CHARS."""
