@@ -24,6 +24,7 @@ from .recorder import Recorder
 from .semconv import SCOPE_NAME
 from .settings import Settings, load_settings
 from .state import watchdog
+from .state.model_fit import ModelFit
 from .state.stream import partial_text
 from .state.system_variants import SystemVariants
 from .version import __version__
@@ -72,13 +73,18 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=kwargs.get("tracer_provider"))
         system_variants = SystemVariants(settings.cache_variants_window_s)
         recorder = Recorder(meter, genai_latest=settings.genai_latest, system_variants=system_variants.counts)
+        prices = PriceTable.load(settings.prices_file)
+        model_fit = ModelFit(
+            prices, recorder, settings.model_fit_cheaper_model, settings.model_fit_max_output_tokens
+        )
         _runtime.current = _runtime.Runtime(
             settings=settings,
             recorder=recorder,
             tracer=tracer,
-            prices=PriceTable.load(settings.prices_file),
+            prices=prices,
             dedup=DuplicateDetector(settings, recorder),
             system_variants=system_variants,
+            model_fit=model_fit if model_fit.enabled else None,
         )
         _guard.on_internal_error = recorder.internal_error
 

@@ -14,6 +14,7 @@ from .dedup.detector import DuplicateDetector
 from .pricing import PriceTable
 from .recorder import Recorder
 from .settings import Settings
+from .state.model_fit import ModelFit
 from .state.system_variants import SystemVariants
 
 
@@ -25,6 +26,8 @@ class Runtime:
     prices: PriceTable
     dedup: DuplicateDetector
     system_variants: SystemVariants
+    # None when the cheaper model has no price: model fit is off.
+    model_fit: ModelFit | None = None
 
 
 current: Runtime | None = None

@@ -263,6 +263,10 @@ def _duplicate_attrs(model: str, state: str) -> dict[str, Any]:
     return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_DUPLICATE_STATE: state}
 
 
+def _model_fit_attrs(model: str, cheaper_model: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_MODEL_FIT_CHEAPER_MODEL: cheaper_model}
+
+
 _REDIS_STORE: Final[Attributes] = {semconv.ANTHROPIC_DEDUP_STORE: "redis"}
 _ALWAYS_SAMPLED: Final = (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT)
 
@@ -351,6 +355,9 @@ class Recorder:
         self._duplicates_tokens = counter(semconv.ANTHROPIC_DUPLICATES_TOKENS)
         self._dedup_store_errors = counter(semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS)
         self._dedup_dropped = counter(semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
+        self._model_fit_calls = counter(semconv.ANTHROPIC_MODEL_FIT_CALLS)
+        self._model_fit_cost = counter(semconv.ANTHROPIC_MODEL_FIT_COST)
+        self._model_fit_cheaper_cost = counter(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST)
         if system_variants is not None:
             gauge(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, system_variants)
         # Synchronous: rare, and reported from wherever a failure is caught.
@@ -370,6 +377,7 @@ class Recorder:
         self._by_model_error = _AttributeSets(_model_error_attrs)
         self._by_end_reason = _AttributeSets(_end_reason_attrs)
         self._by_duplicate = _AttributeSets(_duplicate_attrs)
+        self._by_model_fit = _AttributeSets(_model_fit_attrs)
 
     # -- a call --------------------------------------------------------------------------------
     def call_ended(
@@ -458,6 +466,14 @@ class Recorder:
 
     def dedup_dropped(self) -> None:
         self._dedup_dropped.add(1, _REDIS_STORE)
+
+    # -- model fit -----------------------------------------------------------------------------
+    def model_fit(self, model: str, cheaper_model: str, cost: float, cheaper_cost: float) -> None:
+        """A short-output call of `model` that cost `cost` and would cost `cheaper_cost` on `cheaper_model`."""
+        attributes = self._by_model_fit.get(model, cheaper_model)
+        self._model_fit_calls.add(1, attributes)
+        self._model_fit_cost.add(cost, attributes)
+        self._model_fit_cheaper_cost.add(cheaper_cost, attributes)
 
     # -- ourselves -----------------------------------------------------------------------------
     def internal_error(self, site: str) -> None:

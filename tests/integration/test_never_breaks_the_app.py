@@ -19,6 +19,7 @@ from anthropic_otel.hooks import request as _calls
 from anthropic_otel.recorder import Recorder
 from anthropic_otel.state import call as _call
 from anthropic_otel.state import stream as stream_states
+from anthropic_otel.state.model_fit import ModelFit
 
 from . import sdk
 
@@ -53,6 +54,9 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.attempt_ended": (Recorder, "attempt_ended"),
     "recorder.stream_ended": (Recorder, "stream_ended"),
     "recorder.duplicate_seen": (Recorder, "duplicate_seen"),
+    "call.model_fit": (_call.CallState, "_note_model_fit"),
+    "model_fit.call_succeeded": (ModelFit, "call_succeeded"),
+    "recorder.model_fit": (Recorder, "model_fit"),
 }
 
 

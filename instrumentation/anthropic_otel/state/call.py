@@ -307,6 +307,9 @@ class CallState:
             self._record(error_type)
         with guard("call.system_variants"):
             self._note_system_variant()
+        if error_type is None and self.runtime.model_fit is not None:
+            with guard("call.model_fit"):
+                self._note_model_fit()
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
@@ -342,6 +345,16 @@ class CallState:
             and not is_sentinel(system)
         ):
             self.runtime.system_variants.cache_written(self.model, system)
+
+    def _note_model_fit(self) -> None:
+        """A successful, complete call: model fit decides whether its short output ran on a pricier model."""
+        model_fit = self.runtime.model_fit
+        usage = self.usage
+        if model_fit is None or usage is None or self.incomplete:
+            return
+        cost = self.cost()
+        if cost is not None:
+            model_fit.call_succeeded(self.model, usage, cost)
 
     def _status_description(self, error: BaseException | None, kind: str) -> str:
         """The error type and HTTP status: the API's message can quote the prompt back, so it is
