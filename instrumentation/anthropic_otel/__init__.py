@@ -18,6 +18,7 @@ from wrapt import wrap_function_wrapper
 
 from . import _guard, _runtime
 from ._setup_check import warn_if_nothing_exports
+from .cascade import Cascade
 from .dedup import DuplicateDetector
 from .pricing import PriceTable
 from .recorder import Recorder
@@ -29,7 +30,7 @@ from .state.stream import partial_text
 from .state.system_variants import SystemVariants
 from .version import __version__
 
-__all__ = ["AnthropicInstrumentor", "Settings", "__version__", "partial_text"]
+__all__ = ["AnthropicInstrumentor", "Cascade", "Settings", "__version__", "partial_text"]
 
 _instruments = ("anthropic >= 0.40",)
 

@@ -58,6 +58,8 @@ ANTHROPIC_MODEL_FIT_CHEAPER_MODEL: Final = "anthropic.model_fit.cheaper_model"
 ANTHROPIC_CASCADE_NAME: Final = "anthropic.cascade.name"
 ANTHROPIC_CASCADE_FROM_MODEL: Final = "anthropic.cascade.from_model"
 ANTHROPIC_CASCADE_TO_MODEL: Final = "anthropic.cascade.to_model"
+# The cascade name recorded for cascades named past the cap on distinct names.
+CASCADE_NAME_OTHER: Final = "_OTHER"
 ANTHROPIC_INTERNAL_ERROR_SITE: Final = "anthropic_otel.site"
 ANTHROPIC_ATTEMPT_NUMBER: Final = "anthropic.attempt.number"
 ANTHROPIC_ATTEMPT_RETRY_AFTER_S: Final = "anthropic.attempt.retry_after_s"
@@ -468,14 +470,14 @@ INSTRUMENTS: Final = (
     ANTHROPIC_MODEL_FIT_CALLS,
     ANTHROPIC_MODEL_FIT_COST,
     ANTHROPIC_MODEL_FIT_CHEAPER_COST,
-)
-PLANNED_INSTRUMENTS: Final = (
-    ANTHROPIC_FALLBACK_HOPS,
-    ANTHROPIC_CACHE_WRITES,
     ANTHROPIC_CASCADE_REQUESTS,
     ANTHROPIC_CASCADE_ESCALATIONS,
     ANTHROPIC_CASCADE_COST,
     ANTHROPIC_CASCADE_BASELINE_COST,
+)
+PLANNED_INSTRUMENTS: Final = (
+    ANTHROPIC_FALLBACK_HOPS,
+    ANTHROPIC_CACHE_WRITES,
 )
 
 # Explicit bucket boundaries (the SDK default buckets are for milliseconds).

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import anthropic
 import pytest
-from anthropic_otel import pricing
+from anthropic_otel import Cascade, pricing
 from anthropic_otel.dedup import MemoryStore, detector
 from anthropic_otel.extract import usage
 from anthropic_otel.fake import FakeAnthropic
@@ -25,6 +25,10 @@ from . import sdk
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 SYSTEM = [{"type": "text", "text": "S" * 400, "cache_control": {"type": "ephemeral"}}]
+
+
+# Every answer escalates: the request passes through both stages, then keeps the last.
+CASCADE = Cascade(["claude-haiku-4-5", sdk.MODEL], escalate=lambda _message: True, name="sabotage")
 
 
 def _boom(*args: Any, **kwargs: Any) -> Any:
@@ -57,6 +61,12 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "call.model_fit": (_call.CallState, "_note_model_fit"),
     "model_fit.call_succeeded": (ModelFit, "call_succeeded"),
     "recorder.model_fit": (Recorder, "model_fit"),
+    "cascade.stage": (Cascade, "_stage_answered"),
+    "cascade.escalated": (Cascade, "_escalated"),
+    "cascade.kept": (Cascade, "_answer_kept"),
+    "recorder.cascade_stage": (Recorder, "cascade_stage"),
+    "recorder.cascade_escalated": (Recorder, "cascade_escalated"),
+    "recorder.cascade_kept": (Recorder, "cascade_kept"),
 }
 
 
@@ -90,6 +100,13 @@ def scenarios(c: Any) -> dict[str, Callable[[], Any]]:
         "bad_request": lambda: sdk.create(c, messages=MESSAGES, extra_headers={"x-fake-faults": "400"}),
         "error_event": lambda: sdk.create_stream_events(
             c, messages=MESSAGES, extra_headers={"x-fake-faults": "error_event"}
+        ),
+        "cascade": lambda: (
+            sdk.run(
+                (CASCADE.acreate if isinstance(c, anthropic.AsyncAnthropic) else CASCADE.create)(
+                    c, max_tokens=64, messages=MESSAGES
+                )
+            ).model
         ),
     }
 
