@@ -18,6 +18,7 @@ from wrapt import wrap_function_wrapper
 
 from . import _guard, _runtime
 from ._setup_check import warn_if_nothing_exports
+from .cascade import Cascade
 from .dedup import DuplicateDetector
 from .fallback import FallbackChain, Step
 from .pricing import PriceTable
@@ -25,13 +26,22 @@ from .recorder import Recorder
 from .semconv import SCOPE_NAME
 from .settings import Settings, load_settings
 from .state import watchdog
+from .state.model_fit import ModelFit
 from .state.ratelimits import RateLimits
 from .state.stream import partial_text
 from .state.system_variants import SystemVariants
 from .state.write_causes import LONGEST_TTL_S, WriteCauses
 from .version import __version__
 
-__all__ = ["AnthropicInstrumentor", "FallbackChain", "Settings", "Step", "__version__", "partial_text"]
+__all__ = [
+    "AnthropicInstrumentor",
+    "Cascade",
+    "FallbackChain",
+    "Settings",
+    "Step",
+    "__version__",
+    "partial_text",
+]
 
 _instruments = ("anthropic >= 0.40",)
 
@@ -81,16 +91,21 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             system_variants=system_variants.counts,
             ratelimits=(ratelimits.limits, ratelimits.remaining, ratelimits.reset_times),
         )
+        prices = PriceTable.load(settings.prices_file)
+        model_fit = ModelFit(
+            prices, recorder, settings.model_fit_cheaper_model, settings.model_fit_max_output_tokens
+        )
         _runtime.current = _runtime.Runtime(
             settings=settings,
             recorder=recorder,
             tracer=tracer,
-            prices=PriceTable.load(settings.prices_file),
+            prices=prices,
             dedup=DuplicateDetector(settings, recorder),
             system_variants=system_variants,
             ratelimits=ratelimits,
             # A 1-hour entry lapses an hour after its write at the soonest: remembered that long, and more.
             write_causes=WriteCauses(settings.cache_variants_window_s + LONGEST_TTL_S),
+            model_fit=model_fit if model_fit.enabled else None,
         )
         _guard.on_internal_error = recorder.internal_error
 

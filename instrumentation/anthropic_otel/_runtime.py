@@ -14,6 +14,7 @@ from .dedup.detector import DuplicateDetector
 from .pricing import PriceTable
 from .recorder import Recorder
 from .settings import Settings
+from .state.model_fit import ModelFit
 from .state.ratelimits import RateLimits
 from .state.system_variants import SystemVariants
 from .state.write_causes import WriteCauses
@@ -29,6 +30,8 @@ class Runtime:
     system_variants: SystemVariants
     ratelimits: RateLimits
     write_causes: WriteCauses
+    # None when the cheaper model has no price: model fit is off.
+    model_fit: ModelFit | None = None
 
 
 current: Runtime | None = None

@@ -307,6 +307,22 @@ def _hop_attrs(from_model: str, to_model: str, reason: str) -> dict[str, Any]:
     }
 
 
+def _cascade_attrs(name: str, model: str) -> dict[str, Any]:
+    return {semconv.ANTHROPIC_CASCADE_NAME: name, semconv.GEN_AI_REQUEST_MODEL: model}
+
+
+def _cascade_hop_attrs(name: str, from_model: str, to_model: str) -> dict[str, Any]:
+    return {
+        semconv.ANTHROPIC_CASCADE_NAME: name,
+        semconv.ANTHROPIC_CASCADE_FROM_MODEL: from_model[:MAX_MODEL_CHARS],
+        semconv.ANTHROPIC_CASCADE_TO_MODEL: to_model[:MAX_MODEL_CHARS],
+    }
+
+
+def _model_fit_attrs(model: str, cheaper_model: str) -> dict[str, Any]:
+    return {semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_MODEL_FIT_CHEAPER_MODEL: cheaper_model}
+
+
 _REDIS_STORE: Final[Attributes] = {semconv.ANTHROPIC_DEDUP_STORE: "redis"}
 _ALWAYS_SAMPLED: Final = (semconv.TOKEN_INPUT, semconv.TOKEN_OUTPUT)
 
@@ -402,6 +418,13 @@ class Recorder:
         self._dedup_dropped = counter(semconv.ANTHROPIC_OTEL_DEDUP_DROPPED)
         self._cache_writes = counter(semconv.ANTHROPIC_CACHE_WRITES)
         self._fallback_hops = counter(semconv.ANTHROPIC_FALLBACK_HOPS)
+        self._model_fit_calls = counter(semconv.ANTHROPIC_MODEL_FIT_CALLS)
+        self._model_fit_cost = counter(semconv.ANTHROPIC_MODEL_FIT_COST)
+        self._model_fit_cheaper_cost = counter(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST)
+        self._cascade_requests = counter(semconv.ANTHROPIC_CASCADE_REQUESTS)
+        self._cascade_escalations = counter(semconv.ANTHROPIC_CASCADE_ESCALATIONS)
+        self._cascade_cost = counter(semconv.ANTHROPIC_CASCADE_COST)
+        self._cascade_baseline_cost = counter(semconv.ANTHROPIC_CASCADE_BASELINE_COST)
         if system_variants is not None:
             gauge(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, system_variants)
         if ratelimits is not None:
@@ -434,6 +457,9 @@ class Recorder:
         self._by_duplicate = _AttributeSets(_duplicate_attrs)
         self._by_write_cause = _AttributeSets(_write_cause_attrs)
         self._by_hop = _AttributeSets(_hop_attrs)
+        self._by_model_fit = _AttributeSets(_model_fit_attrs)
+        self._by_cascade = _AttributeSets(_cascade_attrs)
+        self._by_cascade_hop = _AttributeSets(_cascade_hop_attrs)
 
     # -- a call --------------------------------------------------------------------------------
     def call_ended(
@@ -536,6 +562,28 @@ class Recorder:
     def fallback_hop(self, from_model: str, to_model: str, reason: str) -> None:
         """The application moved on from `from_model` to `to_model` (or `canned`) because of `reason`."""
         self._fallback_hops.add(1, self._by_hop.get(from_model, to_model, reason))
+
+    # -- model fit -----------------------------------------------------------------------------
+    def model_fit(self, model: str, cheaper_model: str, cost: float, cheaper_cost: float) -> None:
+        """A short-output call of `model` that cost `cost` and would cost `cheaper_cost` on `cheaper_model`."""
+        attributes = self._by_model_fit.get(model, cheaper_model)
+        self._model_fit_calls.add(1, attributes)
+        self._model_fit_cost.add(cost, attributes)
+        self._model_fit_cheaper_cost.add(cheaper_cost, attributes)
+
+    # -- cascades ------------------------------------------------------------------------------
+    def cascade_stage(self, name: str, model: str, cost: float) -> None:
+        """A stage of cascade `name` answered on `model`, at `cost`."""
+        self._cascade_cost.add(cost, self._by_cascade.get(name, model))
+
+    def cascade_escalated(self, name: str, from_model: str, to_model: str) -> None:
+        self._cascade_escalations.add(1, self._by_cascade_hop.get(name, from_model, to_model))
+
+    def cascade_kept(self, name: str, model: str, last_model: str, baseline: float | None) -> None:
+        """A request of cascade `name` kept `model`'s answer; `baseline`: its usage at `last_model`'s prices."""
+        self._cascade_requests.add(1, self._by_cascade.get(name, model))
+        if baseline is not None:
+            self._cascade_baseline_cost.add(baseline, self._by_cascade.get(name, last_model))
 
     # -- ourselves -----------------------------------------------------------------------------
     def internal_error(self, site: str) -> None:

@@ -64,6 +64,8 @@ ANTHROPIC_RATELIMIT_KIND: Final = "anthropic.ratelimit.kind"
 ANTHROPIC_ATTEMPT_RATELIMIT_EXHAUSTED: Final = "anthropic.attempt.ratelimit_exhausted"
 # On an attempt event: the server's `x-should-retry` answer.
 ANTHROPIC_ATTEMPT_SHOULD_RETRY: Final = "anthropic.attempt.should_retry"
+# The cascade name recorded for cascades named past the cap on distinct names.
+CASCADE_NAME_OTHER: Final = "_OTHER"
 ANTHROPIC_INTERNAL_ERROR_SITE: Final = "anthropic_otel.site"
 ANTHROPIC_ATTEMPT_NUMBER: Final = "anthropic.attempt.number"
 ANTHROPIC_ATTEMPT_RETRY_AFTER_S: Final = "anthropic.attempt.retry_after_s"
@@ -534,8 +536,6 @@ INSTRUMENTS: Final = (
     ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS,
     ANTHROPIC_CACHE_WRITES,
     ANTHROPIC_FALLBACK_HOPS,
-)
-PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_MODEL_FIT_CALLS,
     ANTHROPIC_MODEL_FIT_COST,
     ANTHROPIC_MODEL_FIT_CHEAPER_COST,
@@ -544,6 +544,7 @@ PLANNED_INSTRUMENTS: Final = (
     ANTHROPIC_CASCADE_COST,
     ANTHROPIC_CASCADE_BASELINE_COST,
 )
+PLANNED_INSTRUMENTS: Final = ()
 
 # Explicit bucket boundaries (the SDK default buckets are for milliseconds).
 DURATION_BUCKETS_S: Final = (
@@ -621,6 +622,8 @@ ENV_STREAM_IDLE_TIMEOUT_S: Final = "ANTHROPIC_OTEL_STREAM_IDLE_TIMEOUT_S"
 ENV_STREAM_IDLE_ENFORCE: Final = "ANTHROPIC_OTEL_STREAM_IDLE_ENFORCE"
 ENV_CAPTURE_CONTENT_MAX_CHARS: Final = "ANTHROPIC_OTEL_CAPTURE_CONTENT_MAX_CHARS"
 ENV_FALLBACK_WINDOW_S: Final = "ANTHROPIC_OTEL_FALLBACK_WINDOW_S"
+ENV_MODEL_FIT_MAX_OUTPUT_TOKENS: Final = "ANTHROPIC_OTEL_MODEL_FIT_MAX_OUTPUT_TOKENS"
+ENV_MODEL_FIT_CHEAPER_MODEL: Final = "ANTHROPIC_OTEL_MODEL_FIT_CHEAPER_MODEL"
 # The GenAI instrumentations' standard content switch, honoured when ours is not set.
 ENV_GENAI_CAPTURE_MESSAGE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 # OTel's switch for semantic-convention transitions (a comma-separated list); the value below in it

@@ -41,6 +41,10 @@ class Settings:
     genai_latest: bool = False
     # Zero-code fallback hops: longest gap from a failed call to the retry with another model.
     fallback_window_s: float = 30.0
+    # Model fit: a successful call with at most this many output tokens (classification-like work) on
+    # a model pricier than `model_fit_cheaper_model` is counted in anthropic.model_fit.*.
+    model_fit_max_output_tokens: int = 64
+    model_fit_cheaper_model: str = "claude-haiku-4-5"
 
 
 def _parse_bool(raw: str) -> bool:
@@ -95,6 +99,20 @@ def _parse_opt_in(raw: str) -> bool:
     return semconv.SEMCONV_OPT_IN_GENAI_LATEST in {part.strip().lower() for part in raw.split(",")}
 
 
+def _parse_token_count(raw: str) -> int:
+    value = float(raw)
+    if not math.isfinite(value) or value != int(value) or value < 0:
+        raise ValueError("expected a whole number of tokens, 0 or more")
+    return int(value)
+
+
+def _parse_model(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ValueError("expected a model ID")
+    return value
+
+
 def _parse_dedup(raw: str) -> str:
     value = raw.strip().lower()
     if value not in DEDUP_MODES:
@@ -120,6 +138,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "capture_content_max_chars": (semconv.ENV_CAPTURE_CONTENT_MAX_CHARS, _parse_max_chars),
     "genai_latest": (semconv.ENV_SEMCONV_STABILITY_OPT_IN, _parse_opt_in),
     "fallback_window_s": (semconv.ENV_FALLBACK_WINDOW_S, _parse_positive_float),
+    "model_fit_max_output_tokens": (semconv.ENV_MODEL_FIT_MAX_OUTPUT_TOKENS, _parse_token_count),
+    "model_fit_cheaper_model": (semconv.ENV_MODEL_FIT_CHEAPER_MODEL, _parse_model),
 }
 
 
@@ -184,6 +204,8 @@ def _coerce(raw: Any, name: str, parse: Callable[[str], Any]) -> Any:
     """Keyword arguments may be typed values already; they still go through the same checks."""
     if isinstance(raw, bool) and name == "genai_latest":
         return raw  # instrument(genai_latest=True): a switch, not a list of opt-ins
+    if name == "model_fit_cheaper_model" and not isinstance(raw, bool):
+        return parse(str(raw))
     if isinstance(raw, bool) or name in ("prices_file", "dedup_redis_url", "dedup_hmac_key"):
         return parse(str(raw).lower() if isinstance(raw, bool) else str(raw))
     if isinstance(raw, (int, float)):

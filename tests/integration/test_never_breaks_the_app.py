@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import anthropic
 import pytest
-from anthropic_otel import FallbackChain, Step, pricing
+from anthropic_otel import Cascade, FallbackChain, Step, pricing
 from anthropic_otel.dedup import MemoryStore, detector
 from anthropic_otel.extract import usage
 from anthropic_otel.fake import FakeAnthropic
@@ -21,12 +21,17 @@ from anthropic_otel.recorder import Recorder
 from anthropic_otel.state import call as _call
 from anthropic_otel.state import hops
 from anthropic_otel.state import stream as stream_states
+from anthropic_otel.state.model_fit import ModelFit
 from anthropic_otel.state.write_causes import WriteCauses
 
 from . import chains, sdk
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 SYSTEM = [{"type": "text", "text": "S" * 400, "cache_control": {"type": "ephemeral"}}]
+
+
+# Every answer escalates: the request passes through both stages, then keeps the last.
+CASCADE = Cascade(["claude-haiku-4-5", sdk.MODEL], escalate=lambda _message: True, name="sabotage")
 
 
 def _boom(*args: Any, **kwargs: Any) -> Any:
@@ -67,6 +72,15 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.fallback_hop": (Recorder, "fallback_hop"),
     "hops.announce": (hops, "announce"),
     "hops.label_span": (hops, "label_span"),
+    "call.model_fit": (_call.CallState, "_note_model_fit"),
+    "model_fit.call_succeeded": (ModelFit, "call_succeeded"),
+    "recorder.model_fit": (Recorder, "model_fit"),
+    "cascade.stage": (Cascade, "_stage_answered"),
+    "cascade.escalated": (Cascade, "_escalated"),
+    "cascade.kept": (Cascade, "_answer_kept"),
+    "recorder.cascade_stage": (Recorder, "cascade_stage"),
+    "recorder.cascade_escalated": (Recorder, "cascade_escalated"),
+    "recorder.cascade_kept": (Recorder, "cascade_kept"),
 }
 # Steps only the SDK's own refusal fallbacks reach (SDKs that have them: see _sdk_fallback_scenarios).
 if importlib.util.find_spec("anthropic.lib.middleware") is not None:
@@ -111,6 +125,13 @@ def scenarios(c: Any) -> dict[str, Callable[[], Any]]:
         # The explicit helper down to its canned answer (two hops to models, one to canned).
         "fallback_chain": lambda: _chain_text(c, chains.script(3)),
         **_sdk_fallback_scenarios(c),
+        "cascade": lambda: (
+            sdk.run(
+                (CASCADE.acreate if isinstance(c, anthropic.AsyncAnthropic) else CASCADE.create)(
+                    c, max_tokens=64, messages=MESSAGES
+                )
+            ).model
+        ),
     }
 
 

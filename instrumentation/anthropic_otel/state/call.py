@@ -385,6 +385,9 @@ class CallState:
         if error_type is not None:
             with guard("hops.failed"):
                 hops.call_failed(self, error, error_type)
+        if error_type is None and self.runtime.model_fit is not None:
+            with guard("call.model_fit"):
+                self._note_model_fit()
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
@@ -439,6 +442,16 @@ class CallState:
         usage = self.usage
         if cause is not None and usage is not None:
             self.runtime.recorder.cache_written(self.model, cause, usage.cache_write)
+
+    def _note_model_fit(self) -> None:
+        """A successful, complete call: model fit decides whether its short output ran on a pricier model."""
+        model_fit = self.runtime.model_fit
+        usage = self.usage
+        if model_fit is None or usage is None or self.incomplete:
+            return
+        cost = self.cost()
+        if cost is not None:
+            model_fit.call_succeeded(self.model, usage, cost)
 
     def _status_description(self, error: BaseException | None, kind: str) -> str:
         """The error type and HTTP status: the API's message can quote the prompt back, so it is
