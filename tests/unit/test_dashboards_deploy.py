@@ -34,7 +34,7 @@ def test_prometheus_config_and_the_rules_it_loads(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout + result.stderr
+    assert "SUCCESS: 11 rules found" in result.stdout + result.stderr
 
 
 def test_alertmanager_config() -> None:
