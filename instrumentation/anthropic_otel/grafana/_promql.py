@@ -465,4 +465,7 @@ def ratelimit_exhaustion_ratio(s: Scope, by: Iterable[str]) -> str:
 
 
 def attempts_429(s: Scope, by: Iterable[str]) -> str:
-    return agg(by, s.rate(semconv.ANTHROPIC_ATTEMPTS, eq(STATUS, RATE_LIMITED_STATUS)))
+    """429 attempts per second; 0 (not "No data") for a model that has attempts but no 429 yet."""
+    by = tuple(by)
+    limited = agg(by, s.rate(semconv.ANTHROPIC_ATTEMPTS, eq(STATUS, RATE_LIMITED_STATUS)))
+    return f"{limited}\nor\n0 * {attempts_rate(s, by)}"
