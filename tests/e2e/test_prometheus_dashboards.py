@@ -194,6 +194,7 @@ def test_exporter_names_match_the_names_dashboards_derive(demo: DemoData) -> Non
         semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
         semconv.ANTHROPIC_OTEL_DEDUP_DROPPED,
         semconv.ANTHROPIC_USAGE_MALFORMED_RESPONSES,  # only after a malformed response
+        semconv.ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS,  # only after a garbled rate-limit header
     )
     for spec in semconv.INSTRUMENTS:
         if spec in failure_only:
