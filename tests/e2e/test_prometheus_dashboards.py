@@ -194,6 +194,7 @@ def test_exporter_names_match_the_names_dashboards_derive(demo: DemoData) -> Non
         semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS,
         semconv.ANTHROPIC_OTEL_DEDUP_DROPPED,
         semconv.ANTHROPIC_USAGE_MALFORMED_RESPONSES,  # only after a malformed response
+        semconv.ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS,  # only after a garbled rate-limit header
     )
     for spec in semconv.INSTRUMENTS:
         if spec in failure_only:
@@ -411,7 +412,50 @@ def _error_ratio(server: prom.Server, demo: DemoData, result: list[dict[str, Any
     assert [float(r["value"][1]) for r in result] == [pytest.approx(failed / requests)]
 
 
+def _gauges(demo: DemoData, spec: semconv.Instrument) -> dict[tuple[str, str], float]:
+    """The last value of a rate-limit gauge per (model, kind); the last run's is the last exposition's."""
+    return {
+        k: v
+        for k, v in _totals(
+            demo, spec, semconv.GEN_AI_REQUEST_MODEL, semconv.ANTHROPIC_RATELIMIT_KIND
+        ).items()
+    }
+
+
+def _headroom(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    # The fake announces 2,000,000 input / 400,000 output / 4,000 requests / 2,400,000 tokens per
+    # minute, remaining = limit minus the last response's own tokens: every ratio is its gauges'.
+    limit = _gauges(demo, semconv.ANTHROPIC_RATELIMIT_LIMIT)
+    remaining = _gauges(demo, semconv.ANTHROPIC_RATELIMIT_REMAINING)
+    got = _by(result, semconv.GEN_AI_REQUEST_MODEL, semconv.ANTHROPIC_RATELIMIT_KIND)
+    assert got == _approx({k: remaining[k] / limit[k] for k in limit}, rel=1e-12)
+    assert {k[1] for k in got} == {"input_tokens", "output_tokens", "requests", "tokens"}
+    assert limit[next(iter(k for k in limit if k[1] == "requests"))] == 4_000
+
+
+def _seconds_to_reset(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    # The resets were announced a minute after wall time when the demo ran; the queries run at the
+    # backfilled data's last sample, so each is its gauge minus that instant.
+    reset = _gauges(demo, semconv.ANTHROPIC_RATELIMIT_RESET_TIME)
+    got = _by(result, semconv.GEN_AI_REQUEST_MODEL, semconv.ANTHROPIC_RATELIMIT_KIND)
+    assert got == _approx({k: v - demo.at for k, v in reset.items()}, rel=1e-9)
+
+
+def _attempts_429(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    # The demo's traffic has no 429: every model with attempts shows 0, none is missing.
+    attempts = _totals(demo, semconv.ANTHROPIC_ATTEMPTS, semconv.GEN_AI_REQUEST_MODEL)
+    statuses = {
+        str(dict(key).get(semconv.HTTP_RESPONSE_STATUS_CODE))
+        for key in demo.totals[semconv.ANTHROPIC_ATTEMPTS.name]
+    }
+    assert "429" not in statuses and "529" in statuses  # a check that can tell statuses apart
+    assert _by_model(result) == {model: 0.0 for (model,) in attempts}
+
+
 _EXACT = {
+    "Rate-limit headroom": _headroom,
+    "Seconds to rate-limit reset": _seconds_to_reset,
+    "429 attempts by model": _attempts_429,
     "Cache hit ratio by model": _hit_ratio_by_model,
     "Cache hit ratio": _hit_ratio_total,
     "Net cache saving (USD/h)": _net_saving_by_model,

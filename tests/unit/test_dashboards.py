@@ -147,7 +147,7 @@ def test_prometheus_names_agree_with_the_telemetry_reference() -> None:
 
 def test_alerts_follow_the_house_style() -> None:
     rules = _alerts.prometheus_rules(Options())["groups"][0]["rules"]
-    assert len(rules) == 9
+    assert len(rules) == 11
     runbooks = (ROOT / "docs" / "runbooks.md").read_text()
     for rule in rules:
         assert rule["alert"].startswith("Anthropic") and rule["alert"].isalnum()
@@ -166,7 +166,7 @@ def test_promtool_checks_the_generated_rules() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout
+    assert "SUCCESS: 11 rules found" in result.stdout
 
 
 # --- promtool test rules: fire and stay silent, per alert ------------------------------------------
@@ -197,6 +197,20 @@ def _canned(values: str) -> dict[str, str]:
         f'{_promql.FROM_MODEL}="m", {_promql.TO_MODEL}="canned", {_promql.FALLBACK_REASON}="overloaded"',
         values,
     )
+
+
+def _limit(kind: str, limit: str, remaining: str, reset: str, model: str = "m") -> list[dict[str, str]]:
+    labels = f'{M}="{model}", {_promql.RATELIMIT_KIND}="{kind}"'
+    return [
+        _s(semconv.ANTHROPIC_RATELIMIT_LIMIT, labels, limit),
+        _s(semconv.ANTHROPIC_RATELIMIT_REMAINING, labels, remaining),
+        _s(semconv.ANTHROPIC_RATELIMIT_RESET_TIME, labels, reset),
+    ]
+
+
+# Sampled at minute i (t = 60 i s): a reset 30 s ahead of every sample, and one that passed long ago.
+RESET_AHEAD = "30+60x120"
+RESET_PASSED = "30x120"
 
 
 # name -> (series that fire it, labels of the fired alert, healthy series). Samples every minute for 2h.
@@ -308,6 +322,25 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
             _s(semconv.ANTHROPIC_DUPLICATES, f'{M}="m", {_promql.DUP_STATE}="completed"', "0+1x120"),
         ],
     ),
+    # Input tokens: 50 of 1,000 left = 5 % < 10 %; requests 80 of 100 left: the tightest limit decides.
+    "AnthropicRateLimitHeadroomLow": (
+        [
+            *_limit("input_tokens", "1000x120", "50x120", RESET_AHEAD),
+            *_limit("requests", "100x120", "80x120", RESET_AHEAD),
+        ],
+        {M: "m"},
+        [
+            *_limit("input_tokens", "1000x120", "500x120", RESET_AHEAD),
+            *_limit("requests", "100x120", "80x120", RESET_AHEAD),
+        ],
+    ),
+    # Input 1,200 tokens/min = 20/s, 30 s to the reset: 600 more before it, 300 left: 600 / 300 = 2.
+    "AnthropicRateLimitExhaustionPredicted": (
+        [_tokens("input", "m", "0+1200x120"), *_limit("input_tokens", "1000x120", "300x120", RESET_AHEAD)],
+        {M: "m"},
+        # 600 before the reset, 900 left: 0.67.
+        [_tokens("input", "m", "0+1200x120"), *_limit("input_tokens", "1000x120", "900x120", RESET_AHEAD)],
+    ),
 }
 
 
@@ -409,6 +442,8 @@ VALUES = {
     "AnthropicStreamDropRateHigh": "2%",
     "AnthropicStreamsStalled": "1",
     "AnthropicDuplicateRateHigh": "5%",
+    "AnthropicRateLimitHeadroomLow": "5%",
+    "AnthropicRateLimitExhaustionPredicted": "2",
 }
 
 # Bad ratios on too little traffic: the minimum-traffic guard keeps them silent.
@@ -471,6 +506,67 @@ NEAR_MISSES: dict[str, list[tuple[str, list[dict[str, str]], tuple[str, str] | N
         # One canned answer 80 minutes ago, none since: the series is still exported, flat.
         ("a canned answer long ago", [_canned("_x30 1x90")], None),
     ],
+    "AnthropicRateLimitHeadroomLow": [
+        # The process stopped calling: its gauges still say 5 % left, but the reset they announced
+        # passed long ago and the budget has refilled.
+        (
+            "a frozen gauge whose reset has passed",
+            _limit("input_tokens", "1000x120", "50x120", RESET_PASSED),
+            None,
+        ),
+        # 110 of 1,000 = 11 %: close, not under 10 %.
+        ("11 % left", _limit("input_tokens", "1000x120", "110x120", RESET_AHEAD), None),
+        # 5 % for 3 minutes (106m-108m), then 50 % again: shorter than the 5m the alert waits.
+        (
+            "a dip shorter than 5m",
+            _limit("input_tokens", "1000x120", "500x105 50x3 500x12", RESET_AHEAD),
+            None,
+        ),
+    ],
+    "AnthropicRateLimitExhaustionPredicted": [
+        # 20 tokens/s against 300 left with 30 s to go would fire, but the reset passed long ago.
+        (
+            "fast consumption against a reset that has passed",
+            [
+                _tokens("input", "m", "0+1200x120"),
+                *_limit("input_tokens", "1000x120", "300x120", RESET_PASSED),
+            ],
+            None,
+        ),
+        # Input 2/s plus 100/s of cache reads: reads do not count toward the input limit,
+        # 2 * 30 / 300 = 0.2 (counting them: 102 * 30 / 300 = 10.2).
+        (
+            "cache reads, which do not count toward the input-tokens limit",
+            [
+                _tokens("input", "m", "0+120x120"),
+                _tokens("cache_read", "m", "0+6000x120"),
+                *_limit("input_tokens", "1000x120", "300x120", RESET_AHEAD),
+            ],
+            None,
+        ),
+        # Output at 20/s against a roomy output limit (30 * 20 / 100,000), input at 1/s against a
+        # tight one (30 / 300 = 0.1): each kind is matched with its own consumption, never crossed.
+        (
+            "fast output against a tight input limit",
+            [
+                _tokens("output", "m", "0+1200x120"),
+                _tokens("input", "m", "0+60x120"),
+                *_limit("output_tokens", "100000x120", "100000x120", RESET_AHEAD),
+                *_limit("input_tokens", "1000x120", "300x120", RESET_AHEAD),
+            ],
+            None,
+        ),
+        # 8 % left, but at 1 request/s only 30 of the 80 left go before the reset: the headroom
+        # alert's case, not this one's.
+        (
+            "little left but a slow rate",
+            [
+                _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+60x120"),
+                *_limit("requests", "1000x120", "80x120", RESET_AHEAD),
+            ],
+            ("AnthropicRateLimitHeadroomLow", "8%"),
+        ),
+    ],
 }
 
 # Extra firing cases at their own evaluation time: (why, series, eval time, live value).
@@ -480,6 +576,33 @@ ALSO_FIRES: dict[str, list[tuple[str, list[dict[str, str]], str, str]]] = {
         # sample: increase() alone sees no difference and would count 0. Pending from 100m, firing from
         # 105m, still in the 10m window at 107m.
         ("the first canned answer of a process", [_canned("_x100 1x20")], "107m", "1"),
+    ],
+    "AnthropicRateLimitExhaustionPredicted": [
+        # Every attempt, retries included, spends a request: 600/min = 10/s, 30 s to go, 100 left: 3.
+        (
+            "attempts against the requests limit",
+            [
+                _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+400x120"),
+                _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="429"', "0+200x120"),
+                *_limit("requests", "1000x120", "100x120", RESET_AHEAD),
+            ],
+            "110m",
+            "3",
+        ),
+        # Input 10/s and output 10/s: neither alone exceeds its own limit's 300 left (300 before the
+        # reset), together they do against the tokens limit's 400 left: (10 + 10) * 30 / 400 = 1.5.
+        (
+            "input and output together against the tokens limit",
+            [
+                _tokens("input", "m", "0+600x120"),
+                _tokens("output", "m", "0+600x120"),
+                *_limit("input_tokens", "1000x120", "500x120", RESET_AHEAD),
+                *_limit("output_tokens", "1000x120", "500x120", RESET_AHEAD),
+                *_limit("tokens", "2000x120", "400x120", RESET_AHEAD),
+            ],
+            "110m",
+            "1.5",
+        ),
     ],
 }
 
@@ -549,11 +672,13 @@ def test_cli_flags_change_thresholds_and_selectors(tmp_path: Path) -> None:
             "api|worker",
             "--overload-rate-max",
             "0.05",
+            "--ratelimit-headroom-min",
+            "0.2",
         )
         == 0
     )
     rules = (tmp_path / "prometheus" / "anthropic-alerts.rules.yaml").read_text()
-    assert ") < 0.6\n" in rules and ") > 0.05\n" in rules
+    assert ") < 0.6\n" in rules and ") > 0.05\n" in rules and ") < 0.2\n" in rules
     assert 'job=~"api|worker"' in rules
     result = subprocess.run(
         [_promtool(), "check", "rules", str(tmp_path / "prometheus" / "anthropic-alerts.rules.yaml")],
@@ -600,3 +725,9 @@ def test_readme_lists_every_panel() -> None:
     for board in _catalog.dashboards(Options()):
         for panel in board.panels:
             assert f"| {panel.title} |" in readme, panel.title
+
+
+def test_ratelimit_kinds_are_the_ones_the_headers_name() -> None:
+    from anthropic_otel.extract import ratelimit
+
+    assert {*_promql.RATELIMIT_TOKEN_TYPES, _promql.RATELIMIT_REQUESTS} == set(ratelimit._BASE_KINDS)

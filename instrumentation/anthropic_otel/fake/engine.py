@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any, Callable, Union
 
 from .diagnosis import Diagnoser, fingerprint
+from .ratelimit_budget import Budget, HeaderList, RateLimits, static_headers
 
 
 class Fault(str, Enum):
@@ -229,12 +230,15 @@ class FakeAnthropic:
         first_byte_delay: float = 0.5,
         retry_after_ms: int | None = 1,
         retry_after_s: int = 1,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         keep_log: bool = True,
+        ratelimits: RateLimits | None = None,
     ) -> None:
         """`retry_after_ms` is sent on 429/500/529 so SDK retries sleep 1 ms in tests; the real API does
         not send `retry-after-ms` (None omits it, and the SDK then honours `retry-after` or backs off).
-        `keep_log=False` keeps only the counters (long benchmark runs)."""
+        `keep_log=False` keeps only the counters (long benchmark runs). `clock` is Unix seconds (rate-limit
+        resets are instants on it). `ratelimits=None` judges every response alone against the default
+        limits; given limits, each model has a budget per minute of `clock` and an answer past it is a 429."""
         self.seed = seed
         self.fault_rates: dict[Fault, float] = {
             k if isinstance(k, Fault) else Fault.parse(k): v for k, v in (fault_rates or {}).items()
@@ -248,6 +252,7 @@ class FakeAnthropic:
         self.retry_after_s = retry_after_s
         self.clock = clock
         self.keep_log = keep_log
+        self.budget = None if ratelimits is None else Budget(ratelimits, clock)
         self._lock = threading.Lock()
         self._close_callbacks: dict[int, Callable[[], None]] = {}
         self._callback_ids = 0
@@ -267,6 +272,8 @@ class FakeAnthropic:
             self._rng = random.Random(self.seed)
             self._seq = 0
             self._closed = False
+        if self.budget is not None:
+            self.budget.reset()
 
     def enqueue(self, *faults: Fault | str) -> None:
         """Queue faults, consumed one per request (any endpoint) that has no `x-fake-faults` header."""
@@ -389,10 +396,18 @@ class FakeAnthropic:
             total = sum(b.tokens for b in blocks)
             record.usage = {"input_tokens": total}
             body_bytes = _dumps({"input_tokens": total})
-            resp = FakeResponse(200, self._ok_headers(JSON_CT, request_id, total, 0), iter(()))
+            counted = (
+                static_headers(RateLimits(), total, 0) if self.budget is None else self.budget.peek(model)
+            )
+            resp = FakeResponse(200, self._ok_headers(JSON_CT, request_id, counted), iter(()))
             resp.chunks = iter(self._shape_json(body_bytes, fault, headers))
             return self._finish(record, resp)
 
+        n_out, stop_reason = self._output_tokens(headers, req["max_tokens"])
+        # Billed before the cache is touched: a request refused for its rate limit writes nothing.
+        limits = self._bill(model, sum(b.tokens for b in blocks), n_out, request_id)
+        if isinstance(limits, FakeResponse):
+            return self._finish(record, limits)
         msg_id = f"msg_01FAKE{seq:018d}"
         diagnostics = req.get("diagnostics")
         # Only a request that carries `diagnostics` gets the field back (null when nothing diverged).
@@ -402,14 +417,12 @@ class FakeAnthropic:
             if isinstance(diagnostics, dict):
                 current = fingerprint(model, blocks, req)
                 extra["diagnostics"] = self._diagnoser.diagnose(msg_id, current, diagnostics)
-        n_out, stop_reason = self._output_tokens(headers, req["max_tokens"])
         record.usage = _usage_dict(usage, n_out)
-        total_in = usage.input_tokens + usage.cache_creation + usage.cache_read
         if record.stream:
             if model in _refusing(headers):
                 stop_reason = "refusal"  # streamed refusals: no server-side walk of `fallbacks`
             chunks = self._stream_chunks(msg_id, model, usage, n_out, stop_reason, fault, headers, extra)
-            resp = FakeResponse(200, self._ok_headers(SSE_CT, request_id, total_in, n_out), iter(chunks))
+            resp = FakeResponse(200, self._ok_headers(SSE_CT, request_id, limits), iter(chunks))
         else:
             message = {**_message(msg_id, model, reply_text(n_out), stop_reason, record.usage), **extra}
             refusing = _refusing(headers)
@@ -418,7 +431,7 @@ class FakeAnthropic:
             body_bytes = _dumps(message)
             resp = FakeResponse(
                 200,
-                self._ok_headers(JSON_CT, request_id, total_in, n_out),
+                self._ok_headers(JSON_CT, request_id, limits),
                 iter(self._shape_json(body_bytes, fault, headers)),
             )
         return self._finish(record, resp)
@@ -466,27 +479,26 @@ class FakeAnthropic:
             headers.append(("retry-after-ms", str(self.retry_after_ms)))
         return FakeResponse(status, headers, iter((body,)))
 
-    def _ok_headers(
-        self, content_type: str, request_id: str, in_tokens: int, out_tokens: int
-    ) -> list[tuple[str, str]]:
-        reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
-        in_left, out_left = max(0, 2_000_000 - in_tokens), max(0, 400_000 - out_tokens)
-        return [
-            ("content-type", content_type),
-            ("anthropic-ratelimit-input-tokens-limit", "2000000"),
-            ("anthropic-ratelimit-input-tokens-remaining", str(in_left)),
-            ("anthropic-ratelimit-input-tokens-reset", reset),
-            ("anthropic-ratelimit-output-tokens-limit", "400000"),
-            ("anthropic-ratelimit-output-tokens-remaining", str(out_left)),
-            ("anthropic-ratelimit-output-tokens-reset", reset),
-            ("anthropic-ratelimit-requests-limit", "4000"),
-            ("anthropic-ratelimit-requests-remaining", "3999"),
-            ("anthropic-ratelimit-requests-reset", reset),
-            ("anthropic-ratelimit-tokens-limit", "2400000"),
-            ("anthropic-ratelimit-tokens-remaining", str(in_left + out_left)),
-            ("anthropic-ratelimit-tokens-reset", reset),
-            ("request-id", request_id),
+    def _ok_headers(self, content_type: str, request_id: str, limits: HeaderList) -> list[tuple[str, str]]:
+        return [("content-type", content_type), *limits, ("request-id", request_id)]
+
+    def _bill(
+        self, model: str, in_tokens: int, out_tokens: int, request_id: str
+    ) -> HeaderList | FakeResponse:
+        """The rate-limit headers of an answer, or the 429 of a request past the model's budget."""
+        if self.budget is None:
+            return static_headers(RateLimits(), in_tokens, out_tokens)
+        verdict = self.budget.charge(model, in_tokens, out_tokens)
+        if verdict.exceeded is None:
+            return verdict.headers
+        resp = self._error(429, "rate_limit_error", verdict.message, request_id)
+        # The budget's own wait replaces the fixed one; its headers say which limit is spent.
+        resp.headers = [
+            ("retry-after", str(verdict.retry_after_s)) if name == "retry-after" else (name, value)
+            for name, value in resp.headers
         ]
+        resp.headers[1:1] = verdict.headers
+        return resp
 
     def _output_tokens(self, headers: Mapping[str, str], max_tokens: int) -> tuple[int, str]:
         wanted = _int_or_none(headers.get(HEADER_OUTPUT_TOKENS))

@@ -190,6 +190,34 @@ def alerts(o: Options) -> tuple[Alert, ...]:
             window_s=1800,
             guard=_requests_at_least(w30, 100),
         ),
+        Alert(
+            "AnthropicRateLimitHeadroomLow",
+            # The tightest limit decides; only limits whose announced reset is still ahead (a frozen
+            # gauge of a process that stopped calling is no headroom).
+            q.agg(BY, q.ratelimit_headroom(w5, BY), op="min"),
+            "<",
+            o.ratelimit_headroom_min,
+            "5m",
+            "warning",
+            "A rate limit is nearly spent: 429s are next.",
+            f"{_WHERE} has {VALUE} left of its tightest rate limit (threshold {o.ratelimit_headroom_min:.0%}), "
+            "sustained for 5m. The headroom panel shows which limit.",
+            window_s=300,
+        ),
+        Alert(
+            "AnthropicRateLimitExhaustionPredicted",
+            # Consumption of each limit's kind over 5m, times the seconds to its reset, over what is left.
+            q.agg(BY, q.ratelimit_exhaustion_ratio(w5, BY), op="max"),
+            ">",
+            1,
+            "5m",
+            "warning",
+            "At the current rate a rate limit runs out before it resets.",
+            f"{_WHERE}: at the last 5m's rate it would use {VALUE}x what is left of a rate limit before the "
+            "limit's announced reset: 429s are coming. The headroom panel shows which limit.",
+            value_format="humanize",
+            window_s=300,
+        ),
     )
 
 

@@ -67,6 +67,48 @@ def _pct(x: float) -> str:
     return f"{x * 100:g} %"
 
 
+def _headroom(o: Options) -> tuple[Panel, ...]:
+    """One row, on Overview and Reliability: how much of each rate limit is left and when it refills."""
+    by_kind = f"{{{{{q.MODEL}}}}} {{{{{q.RATELIMIT_KIND}}}}}"
+    return (
+        Panel(
+            "Rate-limit headroom",
+            "remaining / limit per model and limit kind, as the last response's anthropic-ratelimit-* headers "
+            "said; only limits whose reset is still ahead (after it the budget is full again, so an idle "
+            f"model drops out). Under {_pct(o.ratelimit_headroom_min)} for 5m AnthropicRateLimitHeadroomLow "
+            "fires: cache the stable prefix, lower max_tokens, spread bursts or move traffic to another model.",
+            TIMESERIES,
+            "percentunit",
+            (Target(q.ratelimit_headroom(DASH, BY_MODEL), by_kind),),
+            width=8,
+            threshold=Threshold(o.ratelimit_headroom_min, "red", "green"),
+            min=0,
+            max=1,
+        ),
+        Panel(
+            "Seconds to rate-limit reset",
+            "Seconds until each limit refills, as announced with its headroom. A limit low on headroom with "
+            "a reset far away is the one that will answer 429.",
+            TIMESERIES,
+            "s",
+            (Target(q.ratelimit_reset_ahead(DASH, BY_MODEL), by_kind),),
+            width=8,
+            min=0,
+        ),
+        Panel(
+            "429 attempts by model",
+            "HTTP attempts per second answered 429 (rate limited), SDK retries included. Which limit a 429 hit "
+            "is not a metric: it is on the attempt's span event (anthropic.attempt.ratelimit_exhausted), so "
+            "query traces for it; the headroom panel shows which limit is low.",
+            TIMESERIES,
+            "reqps",
+            (Target(q.attempts_429(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
+            width=8,
+            min=0,
+        ),
+    )
+
+
 def overview(o: Options) -> Dashboard:
     return Dashboard(
         "anthropic-overview",
@@ -171,6 +213,7 @@ def overview(o: Options) -> Dashboard:
                     Target(q.quantile(DASH, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, 0.95), "p95"),
                 ),
             ),
+            *_headroom(o),
         ),
     )
 
@@ -336,6 +379,8 @@ def reliability(o: Options) -> Dashboard:
                 (Target(q.retries_per_request(DASH, BY_MODEL), f"{{{{{q.MODEL}}}}}"),),
                 min=0,
             ),
+            # Rate limits are one cause of retries: their headroom row sits right under them.
+            *_headroom(o),
             Panel(
                 "Unacknowledged retries (double-billing risk)",
                 "Retries sent after a timeout or lost connection: the server may have processed (and billed) "

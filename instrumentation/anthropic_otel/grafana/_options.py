@@ -28,6 +28,8 @@ class Options:
     stream_drop_rate_max: float = 0.005
     duplicate_rate_max: float = 0.01
     error_ratio_max: float = 0.05
+    # Alert when any rate limit has less than this share left (a 10 % margin absorbs a burst).
+    ratelimit_headroom_min: float = 0.10
     datasource_uid: str | None = None
     job: str | None = None
     runbook_url: str = RUNBOOK_URL
@@ -39,6 +41,7 @@ class Options:
             "stream_drop_rate_max",
             "duplicate_rate_max",
             "error_ratio_max",
+            "ratelimit_headroom_min",
         ):
             value = getattr(self, name)
             # Every threshold is a ratio: outside (0, 1) an alert could never fire or would always fire.

@@ -28,6 +28,7 @@ CACHE_TOKEN_TYPES: Final = (
 )
 CACHE_WRITE_TYPES: Final = (semconv.TOKEN_CACHE_WRITE_5M, semconv.TOKEN_CACHE_WRITE_1H)
 OVERLOADED_STATUS: Final = "529"
+RATE_LIMITED_STATUS: Final = "429"
 
 
 def metric(spec: semconv.Instrument, part: str = "") -> str:
@@ -68,6 +69,23 @@ CHEAPER_MODEL: Final = label(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_MODEL)
 CASCADE: Final = label(semconv.ANTHROPIC_CASCADE_NAME)
 CASCADE_FROM: Final = label(semconv.ANTHROPIC_CASCADE_FROM_MODEL)
 CASCADE_TO: Final = label(semconv.ANTHROPIC_CASCADE_TO_MODEL)
+RATELIMIT_KIND: Final = label(semconv.ANTHROPIC_RATELIMIT_KIND)
+
+# The API's per-minute limits (its header names, as `extract.ratelimit` reports them) and the token
+# types each one is consumed by. Cache reads are left out: for current models they do not count
+# toward the input-tokens limit, and counting them would predict exhaustion for the very traffic
+# that caches to stay under it. `requests` is consumed by every attempt, retries included.
+RATELIMIT_TOKEN_TYPES: Final = {
+    "input_tokens": (semconv.TOKEN_INPUT, semconv.TOKEN_CACHE_WRITE_5M, semconv.TOKEN_CACHE_WRITE_1H),
+    "output_tokens": (semconv.TOKEN_OUTPUT,),
+    "tokens": (
+        semconv.TOKEN_INPUT,
+        semconv.TOKEN_CACHE_WRITE_5M,
+        semconv.TOKEN_CACHE_WRITE_1H,
+        semconv.TOKEN_OUTPUT,
+    ),
+}
+RATELIMIT_REQUESTS: Final = "requests"
 
 
 def eq(name: str, value: str) -> str:
@@ -385,3 +403,69 @@ def cascade_saving_per_hour(s: Scope) -> str:
     by = (CASCADE,)
     baseline = agg(by, whole.rate(semconv.ANTHROPIC_CASCADE_BASELINE_COST))
     return f"({baseline}\n-\n{agg(by, whole.rate(semconv.ANTHROPIC_CASCADE_COST))}) * 3600"
+
+
+# --- Rate-limit headroom ---------------------------------------------------------------------
+
+
+def _with_kind(by: Iterable[str]) -> tuple[str, ...]:
+    return (*by, RATELIMIT_KIND)
+
+
+def ratelimit_reset_ahead(s: Scope, by: Iterable[str]) -> str:
+    """Seconds until each limit's announced reset, only where it is still ahead.
+
+    The gauges hold the last response's values for as long as the process lives: once the reset
+    has passed the budget has refilled, and the remaining they show is history, not headroom.
+    Several processes of one job report the same limit; the latest reset is the one that counts.
+    """
+    return f"({agg(_with_kind(by), s.sel(semconv.ANTHROPIC_RATELIMIT_RESET_TIME), op='max')} - time() > 0)"
+
+
+def ratelimit_headroom(s: Scope, by: Iterable[str]) -> str:
+    """remaining / limit per `by` and kind, for limits whose reset is still ahead.
+
+    Processes sharing one organisation's budget each report what their last response said: the
+    lowest remaining is the freshest bound on what is left.
+    """
+    byk = _with_kind(by)
+    remaining = agg(byk, s.sel(semconv.ANTHROPIC_RATELIMIT_REMAINING), op="min")
+    limit = agg(byk, s.sel(semconv.ANTHROPIC_RATELIMIT_LIMIT), op="max")
+    return f"{remaining}\n/\n({limit} > 0)\nand on ({', '.join(byk)})\n{ratelimit_reset_ahead(s, by)}"
+
+
+def ratelimit_consumption(s: Scope, by: Iterable[str]) -> str:
+    """Per second, what each limit is consumed by, labelled with the limit's kind.
+
+    The counters carry the token type, the gauges the limit's kind: `label_replace` gives each
+    consumption the kind it counts against, so the two can be matched on (`by`, kind).
+    """
+    by = tuple(by)
+    parts = [
+        f"label_replace({agg(by, s.rate(semconv.ANTHROPIC_TOKENS, one_of(TOKEN_TYPE, types)))}, "
+        f'"{RATELIMIT_KIND}", "{kind}", "", "")'
+        for kind, types in RATELIMIT_TOKEN_TYPES.items()
+    ]
+    parts.append(
+        f'label_replace({agg(by, s.rate(semconv.ANTHROPIC_ATTEMPTS))}, "{RATELIMIT_KIND}", "{RATELIMIT_REQUESTS}", "", "")'
+    )
+    return "\nor\n".join(parts)
+
+
+def ratelimit_exhaustion_ratio(s: Scope, by: Iterable[str]) -> str:
+    """Per `by` and kind: what the current rate would consume before the announced reset, over what
+    is left. Above 1 the budget runs out first; for a steady rate r against a limit L per minute this
+    is r * 60 > L whatever the moment in the window. A spent limit (remaining 0) with traffic is +Inf."""
+    byk = ", ".join(_with_kind(by))
+    remaining = agg(_with_kind(by), s.sel(semconv.ANTHROPIC_RATELIMIT_REMAINING), op="min")
+    return (
+        f"(\n{ratelimit_consumption(s, by)}\n)\n* on ({byk})\n{ratelimit_reset_ahead(s, by)}"
+        f"\n/ on ({byk})\n{remaining}"
+    )
+
+
+def attempts_429(s: Scope, by: Iterable[str]) -> str:
+    """429 attempts per second; 0 (not "No data") for a model that has attempts but no 429 yet."""
+    by = tuple(by)
+    limited = agg(by, s.rate(semconv.ANTHROPIC_ATTEMPTS, eq(STATUS, RATE_LIMITED_STATUS)))
+    return f"{limited}\nor\n0 * {attempts_rate(s, by)}"

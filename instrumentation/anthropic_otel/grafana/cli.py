@@ -71,6 +71,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="alert when the final error ratio is above this (default %(default)s)",
     )
     p.add_argument(
+        "--ratelimit-headroom-min",
+        type=_ratio("--ratelimit-headroom-min"),
+        default=d.ratelimit_headroom_min,
+        help="alert when any rate limit has less than this share left (default %(default)s)",
+    )
+    p.add_argument(
         "--datasource-uid",
         default=None,
         help="Prometheus datasource uid for Grafana alert rules and the dashboards' default "
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
             stream_drop_rate_max=args.stream_drop_rate_max,
             duplicate_rate_max=args.duplicate_rate_max,
             error_ratio_max=args.error_ratio_max,
+            ratelimit_headroom_min=args.ratelimit_headroom_min,
             datasource_uid=args.datasource_uid,
             job=args.job,
             runbook_url=args.runbook_url,
