@@ -43,15 +43,12 @@ OUTPUT_TOKENS = 7
 # Phase (= deploy_app.py workload = Prometheus job) -> the alerts it must raise, and no other.
 PHASES: dict[str, set[str]] = {
     "healthy": set(),
-    "cache_ab_test": {"AnthropicCacheHitRatioLow", "AnthropicCacheNetSavingNegative"},
+    "cache_ab_test": {"AnthropicCacheHitRatioLow", "AnthropicCacheNetSavingNegative", "AnthropicCacheABTestTrap"},
     "overloaded": {"AnthropicOverloadRateHigh"},
     "errors": {"AnthropicErrorRatioHigh"},
     "duplicates": {"AnthropicDuplicateRateHigh"},
     "stream_drops": {"AnthropicStreamDropRateHigh"},
 }
-
-
-NOISY_NET_SAVING = "AnthropicCacheNetSavingNegative"
 
 
 def _instrument() -> str:
@@ -308,20 +305,6 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
             raise AssertionError(
                 f"received {received()}; Prometheus alerts: {state}\n{logs}\n{am.logs()}"
             ) from None
-        noise = {
-            phase: {
-                "cache_tokens": _scalar(
-                    server,
-                    f'sum(increase(anthropic_tokens_total{{job="{phase}",anthropic_token_type=~"cache_.*"}}[1h]))',
-                ),
-                "saving_per_h": _scalar(
-                    server,
-                    f'(sum(rate(anthropic_cost_uncached_usd_total{{job="{phase}"}}[1h]))'
-                    f' - sum(rate(anthropic_cost_usd_total{{job="{phase}"}}[1h]))) * 3600',
-                ),
-            }
-            for phase in PHASES
-        }
         pending_or_firing = {
             (a["labels"]["job"], a["labels"]["alertname"])
             for a in prom.http_json(f"{server.url}/api/v1/alerts")["data"]["alerts"]
@@ -330,19 +313,6 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
     duration = time.monotonic() - started
     print(f"\ndeploy chain: {duration:.0f}s; alerts per phase: { {p: sorted(a) for p, a in got.items()} }")
     print(f"alert rules with no phase here: {sorted(_shipped_alerts() - expected_alerts)}")
-    # A known false positive of the shipped rule, checked to be only that: with no prompt caching at
-    # all, anthropic.cost.uncached.usd and the sum of anthropic.cost.usd over token kinds are the same
-    # prices added up in another order, so their difference is float noise (about -3e-17 USD) and
-    # `< 0` fires. Tolerated only where the phase wrote and read no cache token and the saving is
-    # below a millionth of a dollar an hour; the rule needs a guard (cache tokens > 0, or < -epsilon).
-    for phase, alerts in got.items():
-        if NOISY_NET_SAVING in alerts - PHASES[phase]:
-            assert noise[phase]["cache_tokens"] == 0 and abs(noise[phase]["saving_per_h"]) < 1e-6, noise
-            print(
-                f"{phase}: {NOISY_NET_SAVING} from float noise, saving {noise[phase]['saving_per_h']:.3g} USD/h"
-            )
-            alerts.discard(NOISY_NET_SAVING)
-            pending_or_firing.discard((phase, NOISY_NET_SAVING))
     # Precision and recall: every phase got exactly its family, at the webhook and in Prometheus.
     assert got == PHASES
     assert pending_or_firing == {(p, a) for p, alerts in PHASES.items() for a in alerts}

@@ -232,6 +232,7 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         [
             _s(semconv.ANTHROPIC_COST_UNCACHED, f'{M}="m"', "0+1x120"),
             _s(semconv.ANTHROPIC_COST, f'{M}="m", {_promql.TOKEN_TYPE}="cache_write_5m"', "0+1.2x120"),
+            _tokens("cache_write_5m", "m", "0+100x120"),
             _requests("m", "0+10x120"),
         ],
         {M: "m"},
@@ -467,6 +468,20 @@ IDLE: dict[str, list[dict[str, str]]] = {
 # Series an alert must stay silent on although they look like its case: (why, series, and another
 # alert that does fire on them with its live value, or None).
 NEAR_MISSES: dict[str, list[tuple[str, list[dict[str, str]], tuple[str, str] | None]]] = {
+    "AnthropicCacheNetSavingNegative": [
+        (
+            # Uncached traffic: the actual cost sits a rounding error above the uncached one (summed
+            # in another order), never a cache loss, since nothing was written.
+            "a cost above the uncached cost with no cache write",
+            [
+                _s(semconv.ANTHROPIC_COST_UNCACHED, f'{M}="m"', "0+1x120"),
+                _s(semconv.ANTHROPIC_COST, f'{M}="m", {_promql.TOKEN_TYPE}="input"', "0+1.000001x120"),
+                _tokens("input", "m", "0+100x120"),
+                _requests("m", "0+10x120"),
+            ],
+            None,
+        ),
+    ],
     "AnthropicCacheABTestTrap": [
         (
             # 40 % is under the 50 % rule (AnthropicCacheHitRatioLow fires) but above the 5-minute

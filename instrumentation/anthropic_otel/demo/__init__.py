@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .report import fallback_hops, model_fit, reliability, stalled_now, summarize, write_causes
+from .report import cascades, fallback_hops, model_fit, reliability, stalled_now, summarize, write_causes
 from .workload import INSTRUMENT_OPTIONS, run_workload
 
 __all__ = ["INSTRUMENT_OPTIONS", "main", "reliability", "run_workload", "summarize"]
@@ -85,5 +85,6 @@ def main() -> int:
         reliability(reader, stalled.peak),
         fallback_hops(reader),
         model_fit(reader),
+        cascades(reader),
     )
     return 0

@@ -172,3 +172,31 @@ def model_fit(reader: Any) -> list[dict[str, Any]]:
         {"model": model, "cheaper_model": cheaper, **row, "saving": row["cost"] - row["cheaper_cost"]}
         for (model, cheaper), row in sorted(rows.items())
     ]
+
+
+def cascades(reader: Any) -> list[dict[str, Any]]:
+    """Per cascade name: requests by kept model, escalations, stage cost and the last-model baseline."""
+    totals = collect(reader)
+    rows: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "kept": defaultdict(float),
+            "escalations": 0.0,
+            "cost": 0.0,
+            "baseline": 0.0,
+            "baseline_model": "",
+        }
+    )
+    name_of = semconv.ANTHROPIC_CASCADE_NAME
+    for key, value in totals.get(semconv.ANTHROPIC_CASCADE_REQUESTS.name, {}).items():
+        attrs = dict(key)
+        rows[attrs[name_of]]["kept"][attrs[MODEL]] += value
+    for key, value in totals.get(semconv.ANTHROPIC_CASCADE_ESCALATIONS.name, {}).items():
+        rows[dict(key)[name_of]]["escalations"] += value
+    for key, value in totals.get(semconv.ANTHROPIC_CASCADE_COST.name, {}).items():
+        rows[dict(key)[name_of]]["cost"] += value
+    for key, value in totals.get(semconv.ANTHROPIC_CASCADE_BASELINE_COST.name, {}).items():
+        attrs = dict(key)
+        row = rows[attrs[name_of]]
+        row["baseline"] += value
+        row["baseline_model"] = attrs[MODEL]
+    return [{"name": name, **row, "kept": dict(row["kept"])} for name, row in sorted(rows.items())]

@@ -19,6 +19,7 @@ def print_report(
     reliability: Sequence[dict[str, Any]],
     hops: Sequence[dict[str, Any]],
     fit: Sequence[dict[str, Any]],
+    cascades: Sequence[dict[str, Any]] = (),
 ) -> None:
     for part in (
         _caching(caching),
@@ -26,6 +27,7 @@ def print_report(
         _reliability(reliability),
         _hops(hops),
         _model_fit(fit),
+        _cascades(cascades),
     ):
         for renderable in part:
             console.print(renderable)
@@ -166,8 +168,8 @@ def _hops(rows: Sequence[dict[str, Any]]) -> list[Any]:
         )
     return [
         table,
-        "Detected from the calls alone (a failed call, then the same request on another model); a canned answer "
-        "is counted when the chain is run by anthropic_otel.FallbackChain.",
+        "Hops between models are detected from the calls alone (a failed call, then the same request on another "
+        "model); a canned answer makes no call, so it is counted when anthropic_otel.FallbackChain runs the chain.",
     ]
 
 
@@ -198,6 +200,20 @@ def _model_fit(rows: Sequence[dict[str, Any]]) -> list[Any]:
         "Classification, routing and extraction usually run as well on the cheaper model: try it first "
         "(anthropic_otel.Cascade escalates only the hard cases).",
     ]
+
+
+def _cascades(rows: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
+    for row in rows:
+        kept = ", ".join(f"{model} {n:.0f}" for model, n in sorted(row["kept"].items()))
+        saving = row["baseline"] - row["cost"]
+        share = f" ({saving / row['baseline']:.0%})" if row["baseline"] else ""
+        lines.append(
+            f"Cascade `{row['name']}`: answers kept from {kept}, {row['escalations']:.0f} escalated; "
+            f"cost {row['cost']:.4f} USD against {row['baseline']:.4f} USD on {row['baseline_model']} alone: "
+            f"saving {saving:.4f} USD{share}."
+        )
+    return lines
 
 
 def _red_if(value: float) -> str:

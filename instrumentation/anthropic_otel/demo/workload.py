@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Callable
 
+from ..cascade import Cascade
 from ..fake import FakeAnthropic
 from ..fake.engine import HEADER_FAULTS, HEADER_OUTPUT_TOKENS
+from ..fallback import FallbackChain, Step
 
 # The demo's instrumentation options: a short idle threshold, so the hung stream shows as stalled
 # within the demo instead of after the production default of 30 s.
@@ -33,6 +35,13 @@ CANNED_ANSWER = "We are busy right now: your question is saved and we will answe
 # The 529 storm: for each question, the steps of the chain that fail all their attempts (0 = the
 # first model answers after one retry, 3 = every model fails and the canned answer is given).
 STORM_FAILED_STEPS = (0, 0, 0, 1, 1, 1, 2, 3)
+# The same chain run by anthropic_otel.FallbackChain, which also counts the hop to the canned answer.
+HELPER_FAILED_STEPS = (1, 3)
+# Ticket routing through a cascade: Haiku first, Sonnet when Haiku's answer is more than a label (it
+# hedged). Every third ticket is a hard one.
+CASCADE_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
+HEDGED_TOKENS = 6
+CASCADE_TICKETS = 9
 
 Progress = Callable[[str], None]
 
@@ -125,10 +134,22 @@ def _storm(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer
             fake.enqueue(*["overloaded"] * (retries + 1))
         if failed_steps == 0:
             fake.enqueue("overloaded", "ok")  # the first model answers after one silent retry
-        ask_with_fallbacks(client, question())
+        ask_with_fallbacks(client, question(), answer)
 
 
-def ask_with_fallbacks(client: Any, messages: Any) -> str:
+def _helper_storm(
+    fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]
+) -> None:
+    chain = FallbackChain(
+        [Step(model, max_retries=retries) for model, retries in FALLBACK_CHAIN], canned=CANNED_ANSWER
+    )
+    for failed_steps in HELPER_FAILED_STEPS:
+        for _model, retries in FALLBACK_CHAIN[:failed_steps]:
+            fake.enqueue(*["overloaded"] * (retries + 1))
+        chain.create(client, max_tokens=256, messages=question(), extra_headers=answer)
+
+
+def ask_with_fallbacks(client: Any, messages: Any, headers: dict[str, str] | None = None) -> str:
     """A fallback chain as teams write it by hand: each model in turn, a canned answer at the end.
     No instrumentation code in it: the hops are detected from the calls alone."""
     import anthropic
@@ -136,7 +157,7 @@ def ask_with_fallbacks(client: Any, messages: Any) -> str:
     for model, retries in FALLBACK_CHAIN:
         try:
             message = client.with_options(max_retries=retries).messages.create(
-                model=model, max_tokens=256, messages=messages
+                model=model, max_tokens=256, messages=messages, extra_headers=headers
             )
         except (anthropic.APIStatusError, anthropic.APIConnectionError):
             continue  # this model is overloaded: the next one in the chain
@@ -156,6 +177,24 @@ def _classification(
             system="Classify the ticket as billing, shipping, returns or other. Answer with the label only.",
             messages=[{"role": "user", "content": ticket}],
             extra_headers=labels,
+        )
+
+
+def hedged(message: Any) -> bool:
+    """The cascade's check: an answer longer than a label means the cheap model was unsure."""
+    return bool(message.usage.output_tokens > LABEL_TOKENS)
+
+
+def _cascade(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]) -> None:
+    router = Cascade(CASCADE_MODELS, escalate=hedged, name="ticket-router")
+    for i, ticket in enumerate(_tickets(CASCADE_TICKETS)):
+        tokens = HEDGED_TOKENS if i % 3 == 2 else LABEL_TOKENS
+        router.create(
+            client,
+            max_tokens=8,
+            system="Classify the ticket as billing, shipping, returns or other. Answer with the label only.",
+            messages=[{"role": "user", "content": f"Routed {ticket}"}],
+            extra_headers={HEADER_OUTPUT_TOKENS: str(tokens)},
         )
 
 
@@ -189,6 +228,8 @@ _SCENARIOS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("streamed answers", _streams),
     ("what the SDK retries silently", _retries),
     ("a 529 storm answered by a hand-written fallback chain", _storm),
+    ("the same chain run by anthropic_otel.FallbackChain", _helper_storm),
     ("classification on an expensive model", _classification),
+    ("ticket routing through a Haiku-first Cascade", _cascade),
     ("streams that drop and hang", _broken_streams),
 )

@@ -62,6 +62,11 @@ def _requests_at_least(s: q.Scope, n: int, by: tuple[str, ...] = BY) -> str:
     return f"{q.agg(by, s.increase(semconv.ANTHROPIC_REQUESTS))} >= {n}"
 
 
+def _cache_writes_seen(s: q.Scope) -> str:
+    written = s.increase(semconv.ANTHROPIC_TOKENS, q.one_of(q.TOKEN_TYPE, q.CACHE_WRITE_TYPES))
+    return f"{q.agg(BY, written)} > 0"
+
+
 def alerts(o: Options) -> tuple[Alert, ...]:
     w30 = q.Scope(window="30m", job=o.job)
     w10 = q.Scope(window="10m", job=o.job)
@@ -93,7 +98,9 @@ def alerts(o: Options) -> tuple[Alert, ...]:
             "reads save. Stabilise the cached prefix or stop caching it.",
             value_format="humanize",
             window_s=3600,
-            guard=_requests_at_least(w1h, 20),
+            # Only where the cache was written: without writes caching cannot lose money, and the two
+            # cost counters then differ by float rounding alone (-1e-16 USD/h is not a loss).
+            guard=f"{_requests_at_least(w1h, 20)}\nand on ({', '.join(BY)})\n{_cache_writes_seen(w1h)}",
         ),
         Alert(
             "AnthropicCacheABTestTrap",
