@@ -180,5 +180,13 @@ def test_cache_alerts_reach_the_webhook(tmp_path: Path, webhook: Webhook, demo_t
         in trap["annotations"]["description"]
     ), trap["annotations"]["description"]
     assert trap["annotations"]["runbook_url"].endswith("docs/runbooks.md#anthropiccacheabtesttrap")
-    # The well-cached support bot (Sonnet) is a healthy series: it never alerts.
-    assert all(a["labels"].get(_promql.MODEL) != "claude-sonnet-4-6" for a in webhook.alerts())
+    # The well-cached support bot (Sonnet) is a healthy cache: no cache alert for it, ever. (Its retried
+    # 529s, 3 of 44 attempts a round, are an overload rate the overload alert may rightly report once
+    # enough attempts are in its window.)
+    sonnet_cache_alerts = [
+        a["labels"]
+        for a in webhook.alerts()
+        if a["labels"].get(_promql.MODEL) == "claude-sonnet-4-6"
+        and a["labels"]["alertname"].startswith("AnthropicCache")
+    ]
+    assert sonnet_cache_alerts == []

@@ -404,7 +404,8 @@ def test_stalled_redis_never_blocks_the_calling_thread(redis_server: RedisServer
         detector.complete(ticket, 5) if ticket is not None else None
         elapsed = time.perf_counter() - t0
         assert ticket is not None
-        assert elapsed < 0.05
+        # Blocking would mean waiting out the 0.2 s Redis timeout on the calling thread.
+        assert elapsed < 0.2
         wait_for(lambda: ticket.checked)
         assert ticket.state == "completed"  # answered from memory after the 0.2 s timeout
         assert fleet.total(detector, semconv.ANTHROPIC_OTEL_DEDUP_STORE_ERRORS.name) == 1

@@ -134,7 +134,6 @@ def test_a_million_distinct_requests_keep_the_default_store_at_its_cap() -> None
     # About 0.5 KB per fingerprint at the cap, and flat from there on.
     assert m["growth"] < 70_000_000
     assert m["plateau"] < 1_000_000
-    assert m["elapsed"] < 15
 
 
 def test_a_small_cap_holds_under_many_times_its_size() -> None:

@@ -361,10 +361,9 @@ def test_a_huge_conversation_is_never_read_past_the_limit_and_the_sample() -> No
 
 
 @pytest.mark.parametrize("megabytes", [1, 5, 20])
-def test_fingerprint_time_is_bounded_whatever_the_body_size(megabytes: int) -> None:
-    """A spec bound, not a benchmark: the whole-body hash took 27, 89 and 367 ms on these sizes."""
-    import timeit
-
+def test_what_is_hashed_is_bounded_whatever_the_body_size(megabytes: int) -> None:
+    """The capped sample stays a few kilobytes from 1 to 20 MB (the whole-body hash took 27, 89 and
+    367 ms on these sizes); its cost is measured in benchmarks/, never timed here."""
     n = megabytes * 1_000_000
     bodies = [
         with_(messages=[{"role": "user", "content": "x" * n}]),
@@ -384,8 +383,8 @@ def test_fingerprint_time_is_bounded_whatever_the_body_size(megabytes: int) -> N
         ),
     ]
     for body in bodies:
-        seconds = min(timeit.repeat(lambda body=body: fingerprint(body), number=1, repeat=3))
-        assert seconds < 0.015
+        assert fingerprint(body).startswith(CAPPED_PREFIX)
+        assert len(capped_json(body)) < 16_384
 
 
 class Markup(str):
