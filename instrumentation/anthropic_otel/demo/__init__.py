@@ -10,9 +10,19 @@ hang; then the tables the dashboards would show, read back from an in-memory met
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
-from .report import cascades, fallback_hops, model_fit, reliability, stalled_now, summarize, write_causes
+from .report import (
+    cascades,
+    fallback_hops,
+    headroom,
+    model_fit,
+    reliability,
+    stalled_now,
+    summarize,
+    write_causes,
+)
 from .workload import INSTRUMENT_OPTIONS, run_workload
 
 __all__ = ["INSTRUMENT_OPTIONS", "main", "reliability", "run_workload", "summarize"]
@@ -86,5 +96,6 @@ def main() -> int:
         fallback_hops(reader),
         model_fit(reader),
         cascades(reader),
+        headroom(reader, time.time()),
     )
     return 0

@@ -200,3 +200,35 @@ def cascades(reader: Any) -> list[dict[str, Any]]:
         row["baseline"] += value
         row["baseline_model"] = attrs[MODEL]
     return [{"name": name, **row, "kept": dict(row["kept"])} for name, row in sorted(rows.items())]
+
+
+def headroom(reader: Any, now: float, below: float = 0.5) -> list[dict[str, Any]]:
+    """Rate limits with less than `below` of their budget left in the last response of each model:
+    limit, remaining, the share left and the seconds to the announced reset (from `now`)."""
+    totals = collect(reader)
+    kind_of = semconv.ANTHROPIC_RATELIMIT_KIND
+    gauges = {
+        column: {(dict(k)[MODEL], dict(k)[kind_of]): v for k, v in totals.get(instrument.name, {}).items()}
+        for column, instrument in (
+            ("limit", semconv.ANTHROPIC_RATELIMIT_LIMIT),
+            ("remaining", semconv.ANTHROPIC_RATELIMIT_REMAINING),
+            ("reset", semconv.ANTHROPIC_RATELIMIT_RESET_TIME),
+        )
+    }
+    rows = []
+    for (model, kind), limit in sorted(gauges["limit"].items()):
+        remaining = gauges["remaining"].get((model, kind))
+        if not limit or remaining is None or remaining / limit >= below:
+            continue
+        reset = gauges["reset"].get((model, kind))
+        rows.append(
+            {
+                "model": model,
+                "kind": kind,
+                "limit": limit,
+                "remaining": remaining,
+                "left": remaining / limit,
+                "reset_in_s": None if reset is None else max(0.0, reset - now),
+            }
+        )
+    return rows

@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import semconv
+from ..grafana._options import Options
 from ..pricing import break_even_hit_ratio
 
 # The rule of thumb the dashboards also show beside the exact break-even.
 RULE_OF_THUMB = 0.5
+# The headroom alert's default threshold (`--ratelimit-headroom-min`).
+HEADROOM_ALERT = Options().ratelimit_headroom_min
 
 
 def print_report(
@@ -20,6 +23,7 @@ def print_report(
     hops: Sequence[dict[str, Any]],
     fit: Sequence[dict[str, Any]],
     cascades: Sequence[dict[str, Any]] = (),
+    headroom: Sequence[dict[str, Any]] = (),
 ) -> None:
     for part in (
         _caching(caching),
@@ -28,6 +32,7 @@ def print_report(
         _hops(hops),
         _model_fit(fit),
         _cascades(cascades),
+        _headroom(headroom),
     ):
         for renderable in part:
             console.print(renderable)
@@ -214,6 +219,37 @@ def _cascades(rows: Sequence[dict[str, Any]]) -> list[str]:
             f"saving {saving:.4f} USD{share}."
         )
     return lines
+
+
+def _headroom(rows: Sequence[dict[str, Any]]) -> list[Any]:
+    if not rows:
+        return []
+    table = _table(
+        "6. Rate-limit headroom: limits under half left in the last response",
+        "model",
+        "limit",
+        "per minute",
+        "remaining",
+        "left",
+        "reset in",
+        left=2,
+    )
+    for row in rows:
+        left = f"{row['left']:.1%}"
+        reset = "-" if row["reset_in_s"] is None else f"{row['reset_in_s']:.0f} s"
+        table.add_row(
+            row["model"],
+            row["kind"],
+            f"{row['limit']:,.0f}",
+            f"{row['remaining']:,.0f}",
+            f"[red]{left}[/red]" if row["left"] < HEADROOM_ALERT else left,
+            reset,
+        )
+    return [
+        table,
+        f"Under {HEADROOM_ALERT:.0%} left, AnthropicRateLimitHeadroomLow fires, and AnthropicRateLimitExhaustionPredicted "
+        "when the current rate would spend the rest before the reset: both before the first 429.",
+    ]
 
 
 def _red_if(value: float) -> str:

@@ -6,12 +6,14 @@ so the dashboards' end-to-end tests can assert on what this workload produces.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any, Callable
 
 from ..cascade import Cascade
 from ..fake import FakeAnthropic
 from ..fake.engine import HEADER_FAULTS, HEADER_OUTPUT_TOKENS
+from ..fake.ratelimit_budget import RateLimits
 from ..fallback import FallbackChain, Step
 
 # The demo's instrumentation options: a short idle threshold, so the hung stream shows as stalled
@@ -42,6 +44,13 @@ HELPER_FAILED_STEPS = (1, 3)
 CASCADE_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
 HEDGED_TOKENS = 6
 CASCADE_TICKETS = 9
+# A traffic ramp against a small per-minute budget of its own: rounds of 1, 2, 4, 8 and 16 calls of 31
+# input tokens each, 961 of the 1,000 input tokens per minute: 3.9 % left, and the next round of 32
+# would be refused with a 429. The headroom gauges show it coming.
+RAMP_MODEL = "claude-haiku-4-5"
+RAMP_ROUNDS = (1, 2, 4, 8, 16)
+RAMP_LIMITS = RateLimits(requests=1_000, input_tokens=1_000, output_tokens=20_000)
+RAMP_SUMMARY_TOKENS = 40
 
 Progress = Callable[[str], None]
 
@@ -198,6 +207,28 @@ def _cascade(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answ
         )
 
 
+def _ramp(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]) -> None:
+    # Its own fake, with a budget, on a clock frozen at the start: every call falls in one minute
+    # window, so the numbers are the same on every run.
+    now = time.time()
+    ramp = FakeAnthropic(seed=fake.seed, ratelimits=RAMP_LIMITS, clock=lambda: now).client(max_retries=0)
+    tickets = iter(range(1000, 10_000))
+    for size in RAMP_ROUNDS:
+        for _ in range(size):
+            ramp.messages.create(
+                model=RAMP_MODEL,
+                max_tokens=256,
+                system="You summarise support tickets in one line.",
+                messages=[
+                    {
+                        "role": "user",
+                        "content": f"Summarise ticket #{next(tickets)}: my parcel is late and the tracking page shows nothing.",
+                    }
+                ],
+                extra_headers={HEADER_OUTPUT_TOKENS: str(RAMP_SUMMARY_TOKENS)},
+            )
+
+
 def _tickets(n: int) -> Iterator[str]:
     topics = ("I was charged twice", "My parcel is late", "How do I return shoes?", "Do you ship to Iceland?")
     for i in range(n):
@@ -232,4 +263,5 @@ _SCENARIOS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("classification on an expensive model", _classification),
     ("ticket routing through a Haiku-first Cascade", _cascade),
     ("streams that drop and hang", _broken_streams),
+    ("a traffic ramp draining a rate limit", _ramp),
 )
