@@ -121,7 +121,7 @@ BUILTIN_PRICES: Final[Mapping[str, tuple[float, ...]]] = {
     "claude-opus-4-8": (5.0, 25.0),
     "claude-opus-4-7": (5.0, 25.0),
     "claude-opus-4-6": (5.0, 25.0),
-    "claude-opus-4-5": (5.0, 25.0),
+    "claude-opus-4-5": (5.0, 25.0),  # deprecated: end of life 2027-01-22
     "claude-opus-4-1": (15.0, 75.0),  # retired on the Claude API (still on Bedrock and Google Cloud)
     "claude-opus-4": (15.0, 75.0),  # retired on the Claude API (still on Google Cloud)
     # Cache hits cut from $0.20 to $0.10 (0.05x input) on 2026-10-07.
@@ -129,7 +129,7 @@ BUILTIN_PRICES: Final[Mapping[str, tuple[float, ...]]] = {
     # $2 / $10 stays: the announced rise to $3 / $15 was cancelled.
     "claude-sonnet-5": (2.0, 10.0),
     "claude-sonnet-4-6": (3.0, 15.0),
-    "claude-sonnet-4-5": (3.0, 15.0),
+    "claude-sonnet-4-5": (3.0, 15.0),  # end of life 2026-11-30 (the SDK's deprecation list)
     "claude-sonnet-4": (3.0, 15.0),
     # The prompt-length band up to 100K tokens ("from $0.10 / $0.50"); see BUILTIN_LONG_CONTEXT.
     "claude-haiku-5-5": (0.10, 0.50),
