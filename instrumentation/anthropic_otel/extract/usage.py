@@ -234,10 +234,25 @@ def _label(value: Any) -> str | None:
 
 
 def _billing(usage: Any) -> tuple[str | None, str | None, str | None]:
+    """``(service_tier, speed, inference_geo)`` of a usage block."""
+    # Once per call: read a dict (an SDK object's fields when it declares all three, or parsed JSON
+    # that has them) directly rather than through three `_get`s.
+    fields = usage if type(usage) is dict else getattr(usage, "__dict__", None)
+    if type(fields) is not dict or not (
+        "service_tier" in fields and "speed" in fields and "inference_geo" in fields
+    ):
+        return (
+            _label(_get(usage, "service_tier")),
+            _label(_get(usage, "speed")),
+            _label(_get(usage, "inference_geo")),
+        )
+    tier = fields.get("service_tier")
+    speed = fields.get("speed")
+    geo = fields.get("inference_geo")
     return (
-        _label(_get(usage, "service_tier")),
-        _label(_get(usage, "speed")),
-        _label(_get(usage, "inference_geo")),
+        tier if type(tier) is str else None,
+        speed if type(speed) is str else None,
+        geo if type(geo) is str else None,
     )
 
 
