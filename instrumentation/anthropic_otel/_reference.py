@@ -88,6 +88,8 @@ def render() -> str:
         "",
         f"- `{semconv.LOGGER}`: warnings about settings, price files and internal errors (once per site).",
         f"- `{semconv.LOGGER_UNKNOWN_MODEL}`: a model missing from the price table, once per model.",
+        f"- `{semconv.LOGGER_UNKNOWN_PRICE}`: a service tier, speed or inference region the price table "
+        "has no multiplier for, once per field and value (that call's cost is skipped).",
         "",
     ]
     return "\n".join(lines)

@@ -74,6 +74,12 @@ ANTHROPIC_STREAM_EVENTS: Final = "anthropic.stream.events"
 ANTHROPIC_STREAM_PARTIAL_OUTPUT_TOKENS: Final = "anthropic.stream.partial_output_tokens"
 ANTHROPIC_DEDUP_STORE: Final = "anthropic_otel.dedup.store"
 ANTHROPIC_USAGE_MALFORMED: Final = "anthropic.usage.malformed"
+# How the response says its tokens were billed (its `usage` fields). The tier keeps the name the SDK's
+# own span gives it; speed and region are ours. Span only: on the cost metric they would multiply its
+# series, and the cost already carries their price.
+ANTHROPIC_RESPONSE_SERVICE_TIER: Final = "anthropic.response.service_tier"
+ANTHROPIC_RESPONSE_SPEED: Final = "anthropic.response.speed"
+ANTHROPIC_RESPONSE_INFERENCE_GEO: Final = "anthropic.response.inference_geo"
 # The OTel SDK's attribute for the series that takes attribute sets past a cardinality limit.
 OTEL_METRIC_OVERFLOW: Final = "otel.metric.overflow"
 
@@ -87,6 +93,17 @@ TOKEN_CACHE_WRITE_5M: Final = "cache_write_5m"
 TOKEN_CACHE_WRITE_1H: Final = "cache_write_1h"
 TOKEN_CACHE_READ: Final = "cache_read"
 TOKEN_TYPES: Final = (TOKEN_INPUT, TOKEN_OUTPUT, TOKEN_CACHE_WRITE_5M, TOKEN_CACHE_WRITE_1H, TOKEN_CACHE_READ)
+
+# Billing labels of a response's usage that price as list price (every other value: pricing's tables).
+SERVICE_TIER_STANDARD: Final = "standard"
+SERVICE_TIER_PRIORITY: Final = "priority"
+SERVICE_TIER_BATCH: Final = "batch"
+SPEED_STANDARD: Final = "standard"
+SPEED_FAST: Final = "fast"
+INFERENCE_GEO_GLOBAL: Final = "global"
+INFERENCE_GEO_US: Final = "us"
+# What the API reports for models that predate the region choice (before Opus 4.6).
+INFERENCE_GEO_NOT_AVAILABLE: Final = "not_available"
 
 OUTCOME_SUCCESS: Final = "success"
 OUTCOME_ERROR: Final = "error"
@@ -604,6 +621,9 @@ SPAN_ATTRIBUTES: Final = {
     ANTHROPIC_CACHE_WRITE_CAUSE: "A call that wrote to the prompt cache: why (see the enum), decided from the cached prefix's segments.",
     ANTHROPIC_CACHE_MISS_REASON: "The API's own cache-miss diagnosis, when the response carries one (beta).",
     ANTHROPIC_USAGE_MALFORMED: "True when the usage had a token count no real response has (over 100 million): no tokens or cost recorded.",
+    ANTHROPIC_RESPONSE_SERVICE_TIER: "The response's `usage.service_tier` (`standard`, `priority`, `batch`): its price multiplier is in the cost.",
+    ANTHROPIC_RESPONSE_SPEED: "The response's `usage.speed` (`standard`, `fast`): fast mode's price multiplier is in the cost.",
+    ANTHROPIC_RESPONSE_INFERENCE_GEO: "The response's `usage.inference_geo` (`global`, `us`, `not_available`): US-only inference's multiplier is in the cost.",
     ANTHROPIC_FALLBACK_FROM_MODEL: "A call that is a fallback hop's target: the model that failed before it.",
     ANTHROPIC_FALLBACK_REASON: "A call that is a fallback hop's target: why the previous model was left (see the enum).",
 }
@@ -646,6 +666,8 @@ ENUMS: Final = {
 # Logger names users can filter on.
 LOGGER: Final = "anthropic_otel"
 LOGGER_UNKNOWN_MODEL: Final = "anthropic_otel.unknown_model"
+# A service tier, speed or inference region the price table has no multiplier for.
+LOGGER_UNKNOWN_PRICE: Final = "anthropic_otel.unknown_price"
 # Every message we log starts with this: the distribution and command name users know.
 LOG_PREFIX: Final = "anthropic-otel: "
 

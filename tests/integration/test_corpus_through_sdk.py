@@ -32,8 +32,11 @@ LIST_PRICES = {
     "claude-haiku-4-5": (1.0, 5.0),
     "claude-opus-4-6": (5.0, 25.0),
     "claude-opus-4-1": (15.0, 75.0),
-    "claude-sonnet-5": (3.0, 15.0),
+    "claude-sonnet-5": (2.0, 10.0),  # the announced rise to $3 / $15 was cancelled
 }
+# Records whose cassette filter replaced the usage's region with a placeholder no API sends. Sonnet 4.6
+# takes `global` (the default) or `us`; its other recordings say `global`, so it is replayed as that.
+REDACTED_REGION = ('"<GOOGLE_CLOUD_LOCATION>"', '"global"')
 # Compaction: billed = sum over usage.iterations (see DESIGN.md), by hand from the bodies.
 COMPACTION = {
     "ruby-llm-sonnet46-compaction-1": {"input": 99357, "output": 92, "cache_write_5m": 0, "cache_read": 0},
@@ -84,10 +87,10 @@ def _client_replaying(record: dict[str, Any]) -> Any:
         import httpx as httpx_lib  # type: ignore[no-redef]
     content_type = "text/event-stream" if record["kind"] == "stream" else "application/json"
 
+    body = record["body"].replace(*REDACTED_REGION)
+
     def handler(request: Any) -> Any:
-        return httpx_lib.Response(
-            200, headers={"content-type": content_type}, content=record["body"].encode()
-        )
+        return httpx_lib.Response(200, headers={"content-type": content_type}, content=body.encode())
 
     http_client = httpx_lib.Client(transport=httpx_lib.MockTransport(handler))
     return anthropic.Anthropic(

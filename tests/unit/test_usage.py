@@ -21,11 +21,25 @@ from tests import corpus
 #   pydantic-ai-sonnet46-compaction-cache-read-stream-1 (iterations in the message_delta):
 #     (in 100, out 83, cache_read 55096) + (in 181, out 8) -> input 281, output 91, cache_read 55096.
 COMPACTION = {
+    # The passes share the top-level usage's tier and region, kept as recorded (the cassette's filter
+    # replaced the region with its placeholder).
     "ruby-llm-sonnet46-compaction-1": Usage(
-        input=99357, output=92, cache_write_5m=0, cache_write_1h=0, cache_read=0
+        input=99357,
+        output=92,
+        cache_write_5m=0,
+        cache_write_1h=0,
+        cache_read=0,
+        service_tier="standard",
+        inference_geo="<GOOGLE_CLOUD_LOCATION>",
     ),
     "pydantic-ai-sonnet46-compaction-cache-read-stream-1": Usage(
-        input=281, output=91, cache_write_5m=0, cache_write_1h=0, cache_read=55096
+        input=281,
+        output=91,
+        cache_write_5m=0,
+        cache_write_1h=0,
+        cache_read=55096,
+        service_tier="standard",
+        inference_geo="global",
     ),
 }
 

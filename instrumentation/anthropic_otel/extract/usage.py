@@ -3,7 +3,8 @@
 This module turns the ``usage`` block of a response (a parsed JSON dict or an SDK object such as
 ``Message``/``BetaMessage``) or the ``message_start``/``message_delta`` events of a stream into a
 small immutable :class:`Usage` split by the five billed token kinds: uncached input, output, 5-minute
-cache writes, 1-hour cache writes and cache reads. It runs once per API call (and its stream feeder
+cache writes, 1-hour cache writes and cache reads, plus the three fields that change what those tokens
+cost (``service_tier``, ``speed``, ``inference_geo``, kept as the API spelled them). It runs once per API call (and its stream feeder
 once per streamed event), so it is pure, imports nothing from the SDK, never re-parses JSON and never
 raises: values that are missing, ``None``, non-integer or negative count as 0. A count above
 :data:`MAX_TOKENS_PER_FIELD` is no real response: the whole usage is :data:`MALFORMED_USAGE`, whose
@@ -43,18 +44,57 @@ __all__ = [
 MAX_TOKENS_PER_FIELD: Final = 100_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Usage:
-    """Billed tokens of one call, by kind (``input`` is the *uncached* input only)."""
+    """Billed tokens of one call, by kind (``input`` is the *uncached* input only), and how they were billed.
+
+    ``service_tier`` (``standard``, ``priority``, ``batch``), ``speed`` (``standard``, ``fast``) and
+    ``inference_geo`` (``global``, ``us``, ``not_available``, ...) are the response's own ``usage``
+    fields, ``None`` when it had none: they pick the multipliers ``pricing`` applies.
+    """
 
     # Written by hand instead of ``slots=True`` (Python 3.10+): one allocation per call, no __dict__.
-    __slots__ = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+    __slots__ = (
+        "input",
+        "output",
+        "cache_write_5m",
+        "cache_write_1h",
+        "cache_read",
+        "service_tier",
+        "speed",
+        "inference_geo",
+    )
 
     input: int
     output: int
     cache_write_5m: int
     cache_write_1h: int
     cache_read: int
+    service_tier: str | None
+    speed: str | None
+    inference_geo: str | None
+
+    # By hand (init=False): slots cannot carry class-level defaults, and most callers count tokens only.
+    def __init__(
+        self,
+        input: int,
+        output: int,
+        cache_write_5m: int,
+        cache_write_1h: int,
+        cache_read: int,
+        service_tier: str | None = None,
+        speed: str | None = None,
+        inference_geo: str | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "input", input)
+        setter(self, "output", output)
+        setter(self, "cache_write_5m", cache_write_5m)
+        setter(self, "cache_write_1h", cache_write_1h)
+        setter(self, "cache_read", cache_read)
+        setter(self, "service_tier", service_tier)
+        setter(self, "speed", speed)
+        setter(self, "inference_geo", inference_geo)
 
     # True only for MALFORMED_USAGE: a class attribute, so it costs no slot and no argument.
     malformed: ClassVar[bool] = False
@@ -157,8 +197,11 @@ def _build(
     cache_creation_tokens: Any,
     cache_read_tokens: Any,
     cache_creation: Any,
+    billing: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> Usage:
     """One :class:`Usage` from the raw fields of a usage block (any of them may be junk).
+
+    ``billing`` is ``(service_tier, speed, inference_geo)``, already checked by `_label`.
 
     Raises `_Malformed` when one of them is above MAX_TOKENS_PER_FIELD.
     """
@@ -180,11 +223,45 @@ def _build(
             # Consistent, or the total is missing/malformed: the split is the best we have.
             write_5m = split_5m
             write_1h = split_1h
-    return Usage(_count(input_tokens), _count(output_tokens), write_5m, write_1h, _count(cache_read_tokens))
+    return Usage(
+        _count(input_tokens), _count(output_tokens), write_5m, write_1h, _count(cache_read_tokens), *billing
+    )
 
 
-def _sum_iterations(iterations: Any) -> Usage | None:
+def _label(value: Any) -> str | None:
+    """A billing label (``service_tier``, ``speed``, ``inference_geo``): a string, else ``None``."""
+    return value if type(value) is str else None
+
+
+def _billing(usage: Any) -> tuple[str | None, str | None, str | None]:
+    """``(service_tier, speed, inference_geo)`` of a usage block."""
+    # Once per call: read a dict (an SDK object's fields when it declares all three, or parsed JSON
+    # that has them) directly rather than through three `_get`s.
+    fields = usage if type(usage) is dict else getattr(usage, "__dict__", None)
+    if type(fields) is not dict or not (
+        "service_tier" in fields and "speed" in fields and "inference_geo" in fields
+    ):
+        return (
+            _label(_get(usage, "service_tier")),
+            _label(_get(usage, "speed")),
+            _label(_get(usage, "inference_geo")),
+        )
+    tier = fields.get("service_tier")
+    speed = fields.get("speed")
+    geo = fields.get("inference_geo")
+    return (
+        tier if type(tier) is str else None,
+        speed if type(speed) is str else None,
+        geo if type(geo) is str else None,
+    )
+
+
+def _sum_iterations(
+    iterations: Any, billing: tuple[str | None, str | None, str | None] = (None, None, None)
+) -> Usage | None:
     """Sum of the per-pass usage blocks of a compaction response; ``None`` if there are none.
+
+    The passes of one call share its ``billing`` (the top-level tier, speed and region).
 
     Raises `_Malformed` when a pass, or the sum of one field over the passes, is above the bound.
     """
@@ -210,7 +287,7 @@ def _sum_iterations(iterations: Any) -> Usage | None:
         read += u.cache_read
     if max(inp, out, w5m, w1h, read) > MAX_TOKENS_PER_FIELD:
         raise _Malformed
-    return Usage(inp, out, w5m, w1h, read)
+    return Usage(inp, out, w5m, w1h, read, *billing)
 
 
 def usage_from_block(usage: Any) -> Usage | None:
@@ -221,7 +298,8 @@ def usage_from_block(usage: Any) -> Usage | None:
     if usage is None:
         return None
     try:
-        summed = _sum_iterations(_get(usage, "iterations"))
+        billing = _billing(usage)
+        summed = _sum_iterations(_get(usage, "iterations"), billing)
         if summed is not None:
             return summed
         return _build(
@@ -230,6 +308,7 @@ def usage_from_block(usage: Any) -> Usage | None:
             _get(usage, "cache_creation_input_tokens"),
             _get(usage, "cache_read_input_tokens"),
             _get(usage, "cache_creation"),
+            billing,
         )
     except _Malformed:
         return MALFORMED_USAGE
@@ -272,6 +351,9 @@ class StreamUsage:
         "_cache_read",
         "_cache_creation",
         "_iterations",
+        "_service_tier",
+        "_speed",
+        "_inference_geo",
     )
 
     def __init__(self) -> None:
@@ -284,6 +366,9 @@ class StreamUsage:
         self._cache_read: Any = None
         self._cache_creation: Any = None
         self._iterations: Any = None
+        self._service_tier: str | None = None
+        self._speed: str | None = None
+        self._inference_geo: str | None = None
 
     def feed(self, event: object) -> None:
         """Take one stream event (SDK event object with ``.type`` or a parsed dict with ``"type"``)."""
@@ -326,6 +411,16 @@ class StreamUsage:
         if value is not None:
             # The list is complete in each event that carries it: replace, never concatenate.
             self._iterations = value
+        # How the tokens are billed: message_start says it, a later event that repeats it wins.
+        value = _label(_get(usage, "service_tier"))
+        if value is not None:
+            self._service_tier = value
+        value = _label(_get(usage, "speed"))
+        if value is not None:
+            self._speed = value
+        value = _label(_get(usage, "inference_geo"))
+        if value is not None:
+            self._inference_geo = value
 
     def _start(self, message: Any) -> None:
         self._started = True
@@ -354,11 +449,17 @@ class StreamUsage:
         if not self._started:
             return None
         try:
-            summed = _sum_iterations(self._iterations)
+            billing = (self._service_tier, self._speed, self._inference_geo)
+            summed = _sum_iterations(self._iterations, billing)
             if summed is not None:
                 return summed
             return _build(
-                self._input, self._output, self._cache_creation_tokens, self._cache_read, self._cache_creation
+                self._input,
+                self._output,
+                self._cache_creation_tokens,
+                self._cache_read,
+                self._cache_creation,
+                billing,
             )
         except _Malformed:
             return MALFORMED_USAGE

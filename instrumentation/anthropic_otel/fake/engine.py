@@ -79,6 +79,16 @@ HEADER_RETRY_COUNT = "x-stainless-retry-count"
 # Comma-separated models that refuse (200, stop_reason `refusal`); with a `fallbacks` body field the
 # fake serves the first entry that does not refuse, with one `fallback` block per hop (server side).
 HEADER_REFUSE = "x-fake-refuse"
+# The billing labels the response's `usage` reports (default: `standard`, no `speed`, `not_available`);
+# an empty value leaves the field out, as older API versions do.
+HEADER_SERVICE_TIER = "x-fake-service-tier"
+HEADER_SPEED = "x-fake-speed"
+HEADER_INFERENCE_GEO = "x-fake-inference-geo"
+_BILLING_DEFAULTS: tuple[tuple[str, str, str | None], ...] = (
+    ("service_tier", HEADER_SERVICE_TIER, "standard"),
+    ("speed", HEADER_SPEED, None),
+    ("inference_geo", HEADER_INFERENCE_GEO, "not_available"),
+)
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
@@ -417,7 +427,7 @@ class FakeAnthropic:
             if isinstance(diagnostics, dict):
                 current = fingerprint(model, blocks, req)
                 extra["diagnostics"] = self._diagnoser.diagnose(msg_id, current, diagnostics)
-        record.usage = _usage_dict(usage, n_out)
+        record.usage = _usage_dict(usage, n_out, headers)
         if record.stream:
             if model in _refusing(headers):
                 stop_reason = "refusal"  # streamed refusals: no server-side walk of `fallbacks`
@@ -539,7 +549,7 @@ class FakeAnthropic:
         headers: Mapping[str, str],
         extra: Mapping[str, Any] | None = None,
     ) -> list[Chunk]:
-        full = _usage_dict(usage, 1)  # message_start reports output_tokens 1, like the real API
+        full = _usage_dict(usage, 1, headers)  # message_start reports output_tokens 1, like the real API
         start_msg: dict[str, Any] = {
             "model": model,
             "id": msg_id,
@@ -688,8 +698,8 @@ def _int_or_none(raw: str | None) -> int | None:
         return None
 
 
-def _usage_dict(u: _Usage, output_tokens: int) -> dict[str, Any]:
-    return {
+def _usage_dict(u: _Usage, output_tokens: int, headers: Mapping[str, str]) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "input_tokens": u.input_tokens,
         "cache_creation_input_tokens": u.cache_creation,
         "cache_read_input_tokens": u.cache_read,
@@ -698,9 +708,12 @@ def _usage_dict(u: _Usage, output_tokens: int) -> dict[str, Any]:
             "ephemeral_1h_input_tokens": u.cache_write_1h,
         },
         "output_tokens": output_tokens,
-        "service_tier": "standard",
-        "inference_geo": "not_available",
     }
+    for field, header, default in _BILLING_DEFAULTS:
+        value = headers.get(header, default)
+        if value:
+            usage[field] = value
+    return usage
 
 
 def _message(msg_id: str, model: str, text: str, stop_reason: str, usage: dict[str, Any]) -> dict[str, Any]:

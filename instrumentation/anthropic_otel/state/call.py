@@ -321,6 +321,7 @@ class CallState:
             cost = self.cost()
             if cost is not None:
                 span.set_attribute(semconv.ANTHROPIC_COST_USD, cost.total)
+            _set_billing(span, usage)
         ticket = self.dedup
         if ticket is not None and ticket.state is not None:
             span.set_attribute(semconv.ANTHROPIC_DUPLICATE_STATE, ticket.state)
@@ -477,3 +478,13 @@ class CallState:
 def _field(obj: Any, name: str) -> Any:
     """A field of an SDK model or of its decoded JSON."""
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _set_billing(span: Span, usage: Usage) -> None:
+    """How the response says its tokens were billed: what makes its cost differ from list price."""
+    if usage.service_tier is not None:
+        span.set_attribute(semconv.ANTHROPIC_RESPONSE_SERVICE_TIER, usage.service_tier)
+    if usage.speed is not None:
+        span.set_attribute(semconv.ANTHROPIC_RESPONSE_SPEED, usage.speed)
+    if usage.inference_geo is not None:
+        span.set_attribute(semconv.ANTHROPIC_RESPONSE_INFERENCE_GEO, usage.inference_geo)
