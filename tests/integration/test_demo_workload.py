@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from anthropic_otel.demo import INSTRUMENT_OPTIONS, run_workload
-from anthropic_otel.demo.report import cascades, fallback_hops, headroom
+from anthropic_otel.demo.report import cascades, fallback_hops, headroom, premium_calls
 from anthropic_otel.fake import FakeAnthropic
 
 
@@ -53,3 +54,19 @@ def test_the_ramp_leaves_under_ten_percent_of_the_input_budget(telemetry: Any) -
     ]
     assert rows[0]["left"] == 39 / 1_000
     assert rows[0]["reset_in_s"] is not None and 0 <= rows[0]["reset_in_s"] <= 60
+
+
+def test_the_calls_billed_above_list_price_by_hand(telemetry: Any) -> None:
+    _run(telemetry)
+    rows = premium_calls(telemetry.spans())
+    assert [(r["model"], r["billed"]) for r in rows] == [
+        ("claude-opus-5", {"speed": "fast"}),
+        ("claude-sonnet-4-6", {"inference_geo": "us"}),
+    ]
+    # "Where is my order #NNNN?" is 6 input tokens; the answer 150 output tokens. Opus 5 at $5 / $25
+    # per million in fast mode (2x): (6 * 5 + 150 * 25) * 2 = 7,560e-6. Sonnet 4.6 at $3 / $15
+    # US-only (1.1x): (6 * 3 + 150 * 15) * 1.1 = 2,494.8e-6.
+    assert [r["cost"] for r in rows] == [
+        pytest.approx(7_560e-6, rel=1e-9),
+        pytest.approx(2_494.8e-6, rel=1e-9),
+    ]

@@ -139,3 +139,25 @@ def test_an_unknown_model_is_skipped(telemetry: Any) -> None:
     c = sdk.client(FakeAnthropic(), False)
     _classify(c, model="claude-mystery-1", messages=[{"role": "user", "content": TICKET}])
     assert telemetry.points(CALLS) == []
+
+
+def test_a_fast_mode_call_is_compared_with_the_cheaper_model_at_standard_speed(
+    telemetry: Any, is_async: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    c = sdk.client(FakeAnthropic(), is_async)
+    with caplog.at_level(logging.WARNING, logger="anthropic_otel"):
+        m = sdk.create(
+            c,
+            model="claude-opus-5",
+            max_tokens=200,
+            messages=[{"role": "user", "content": TICKET}],
+            extra_headers={"x-fake-output-tokens": "3", "x-fake-speed": "fast"},
+        )
+    assert m.usage.speed == "fast"
+    by = {"gen_ai__request__model": "claude-opus-5", "anthropic__model_fit__cheaper_model": HAIKU}
+    # Opus 5 fast (2x): (100 x $5 + 3 x $25) x 2 = 1,150e-6. Haiku 4.5 has no fast mode: the same
+    # tokens at its standard price, 100 x $1 + 3 x $5 = 115e-6, and no "no price multiplier" warning.
+    assert telemetry.value(CALLS, **by) == 1
+    assert telemetry.value(COST, **by) == pytest.approx(1_150e-6, rel=1e-9)
+    assert telemetry.value(CHEAPER, **by) == pytest.approx(115e-6, rel=1e-9)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -24,6 +24,7 @@ def print_report(
     fit: Sequence[dict[str, Any]],
     cascades: Sequence[dict[str, Any]] = (),
     headroom: Sequence[dict[str, Any]] = (),
+    premium: Sequence[dict[str, Any]] = (),
 ) -> None:
     for part in (
         _caching(caching),
@@ -33,6 +34,7 @@ def print_report(
         _model_fit(fit),
         _cascades(cascades),
         _headroom(headroom),
+        _premium(premium),
     ):
         for renderable in part:
             console.print(renderable)
@@ -250,6 +252,20 @@ def _headroom(rows: Sequence[dict[str, Any]]) -> list[Any]:
         f"Under {HEADROOM_ALERT:.0%} left, AnthropicRateLimitHeadroomLow fires, and AnthropicRateLimitExhaustionPredicted "
         "when the current rate would spend the rest before the reset: both before the first 429.",
     ]
+
+
+def _premium(rows: Sequence[dict[str, Any]]) -> list[str]:
+    lines = [
+        f"Billed above list price, as its usage says: {row['model']} "
+        + ", ".join(f"{field}={value}" for field, value in row["billed"].items())
+        + ("" if row["cost"] is None else f", {row['cost']:.6f} USD")
+        for row in rows
+    ]
+    if lines:
+        lines.append(
+            "Every call's cost follows its usage's service tier, speed and inference region (pricing.py)."
+        )
+    return lines
 
 
 def _red_if(value: float) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..cascade import Cascade
 from ..fake import FakeAnthropic
-from ..fake.engine import HEADER_FAULTS, HEADER_OUTPUT_TOKENS
+from ..fake.engine import HEADER_FAULTS, HEADER_INFERENCE_GEO, HEADER_OUTPUT_TOKENS, HEADER_SPEED
 from ..fake.ratelimit_budget import RateLimits
 from ..fallback import FallbackChain, Step
 
@@ -51,6 +51,11 @@ RAMP_MODEL = "claude-haiku-4-5"
 RAMP_ROUNDS = (1, 2, 4, 8, 16)
 RAMP_LIMITS = RateLimits(requests=1_000, input_tokens=1_000, output_tokens=20_000)
 RAMP_SUMMARY_TOKENS = 40
+# Calls billed above list price, as their usage says: fast mode (Opus 5 at 2x) and US-only inference (1.1x).
+PREMIUM_CALLS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("claude-opus-5", {HEADER_SPEED: "fast"}),
+    ("claude-sonnet-4-6", {HEADER_INFERENCE_GEO: "us"}),
+)
 
 Progress = Callable[[str], None]
 
@@ -229,6 +234,13 @@ def _ramp(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer:
             )
 
 
+def _premium(fake: FakeAnthropic, client: Any, question: Callable[[], Any], answer: dict[str, str]) -> None:
+    for model, billing in PREMIUM_CALLS:
+        client.messages.create(
+            model=model, max_tokens=256, messages=question(), extra_headers={**answer, **billing}
+        )
+
+
 def _tickets(n: int) -> Iterator[str]:
     topics = ("I was charged twice", "My parcel is late", "How do I return shoes?", "Do you ship to Iceland?")
     for i in range(n):
@@ -264,4 +276,5 @@ _SCENARIOS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("ticket routing through a Haiku-first Cascade", _cascade),
     ("streams that drop and hang", _broken_streams),
     ("a traffic ramp draining a rate limit", _ramp),
+    ("calls billed in fast mode and US-only", _premium),
 )

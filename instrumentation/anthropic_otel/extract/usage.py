@@ -96,6 +96,19 @@ class Usage:
         setter(self, "speed", speed)
         setter(self, "inference_geo", inference_geo)
 
+    def at_standard_speed(self) -> Usage:
+        """The same tokens and billing at standard speed (what they would cost without fast mode)."""
+        return Usage(
+            self.input,
+            self.output,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.cache_read,
+            self.service_tier,
+            None,
+            self.inference_geo,
+        )
+
     # True only for MALFORMED_USAGE: a class attribute, so it costs no slot and no argument.
     malformed: ClassVar[bool] = False
 

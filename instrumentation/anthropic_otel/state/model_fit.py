@@ -71,6 +71,10 @@ class ModelFit:
             pricier = self._decide(model)
         if not pricier:
             return
+        # The work moved to the cheaper model runs there at standard speed: fast mode is a premium
+        # chosen per model (and most cheaper models have none, which would leave the cost unknown).
+        if usage.speed is not None:
+            usage = usage.at_standard_speed()
         cheaper = self._prices.cost(usage, self.cheaper_model)
         if cheaper is not None and cost.total > cheaper.total:
             self._recorder.model_fit(model, self.cheaper_model, cost.total, cheaper.total)
