@@ -43,7 +43,11 @@ OUTPUT_TOKENS = 7
 # Phase (= deploy_app.py workload = Prometheus job) -> the alerts it must raise, and no other.
 PHASES: dict[str, set[str]] = {
     "healthy": set(),
-    "cache_ab_test": {"AnthropicCacheHitRatioLow", "AnthropicCacheNetSavingNegative", "AnthropicCacheABTestTrap"},
+    "cache_ab_test": {
+        "AnthropicCacheHitRatioLow",
+        "AnthropicCacheNetSavingNegative",
+        "AnthropicCacheABTestTrap",
+    },
     "overloaded": {"AnthropicOverloadRateHigh"},
     "errors": {"AnthropicErrorRatioHigh"},
     "duplicates": {"AnthropicDuplicateRateHigh"},
