@@ -97,6 +97,14 @@ def stream_drops(client: Any) -> None:
         _stream(client, "drop_mid_stream" if i == 0 else "ok")
 
 
+# One model, then the canned answer.
+_CHAIN = FallbackChain(
+    [Step(MODEL, max_retries=2)], canned="We are busy right now; please try again in a minute."
+)
+# Calls the ratelimit workload made, per clock minute.
+_spent: collections.Counter[int] = collections.Counter()
+
+
 def fallback_canned(client: Any) -> None:
     # Every call goes through a FallbackChain ending on a canned answer; the first of each 200 finds
     # the model overloaded on all three attempts and gets the canned answer: 3 of ~200 attempts
@@ -113,16 +121,11 @@ def fallback_canned(client: Any) -> None:
         )
 
 
-_CHAIN = FallbackChain(
-    [Step(MODEL, max_retries=2)], canned="We are busy right now; please try again in a minute."
-)
-_spent: collections.Counter[int] = collections.Counter()
-
-
 def ratelimit(client: Any) -> None:
     # The fake keeps a budget of REQUESTS_PER_MINUTE per clock minute: spend SPENT_PER_MINUTE of it as
     # fast as the fake answers, then wait for the next minute. Never a 429: a call that straddles the
-    # minute is charged to the next minute, where it leaves 2 left instead of 3.
+    # minute is counted here in the minute it started and charged by the fake to the next, where 2 are
+    # then left instead of 3.
     minute = math.floor(time.time() / 60)
     if _spent[minute] < SPENT_PER_MINUTE:
         _spent[minute] += 1
