@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -36,9 +37,32 @@ def binary(*names: str) -> str | None:
 
 
 def free_port() -> int:
+    """A free localhost port below the kernel's ephemeral range.
+
+    The port is handed to a server that binds it a second or so later. A port from the ephemeral
+    range (what binding port 0 gives) can meanwhile become the source port of some outgoing
+    connection (a scrape, a notification), and the server then fails with "Address already in use";
+    ports below the range are never assigned that way.
+    """
+    low = _ephemeral_low()
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12_000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; elsewhere the range differs but ports below it are still fine
 
 
 def http_json(url: str, data: dict[str, str] | None = None, timeout: float = 5.0) -> Any:

@@ -4,10 +4,11 @@
 1. The OTLP link, up to the wire: the app exports OTLP/HTTP to a receiver in this test, which decodes
    the requests with opentelemetry-proto and checks names, values and `service.name`.
 2. The alert links: the same app with the OTel Prometheus exporter, scraped by real Prometheus with
-   the generated rules file (only `for:` cut to 0s) -> real Alertmanager -> a webhook here. One phase
-   per alert family, each a workload of its own under its own `job` (all phases run at once: an alert
-   carries its job, so every alert is attributed to exactly one phase). Precision and recall 100 %:
-   each phase raises exactly its family's alerts, the healthy phase none.
+   the generated rules file and the spend rule `--spend-per-hour-max` adds (only `for:` cut to 0s)
+   -> real Alertmanager -> a webhook here. One phase per alert family, each a workload of its own
+   under its own `job` (all phases run at once: an alert carries its job, so every alert is
+   attributed to exactly one phase). Precision and recall 100 %: each phase raises exactly its
+   family's alerts, the healthy phase none; every shipped rule has a phase.
 No collector binary installs here (deploy/README.md, "What is proven where"), so OTLP -> Prometheus
 series is the one link not run.
 """
@@ -27,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from anthropic_otel import semconv
+from anthropic_otel.grafana import Options, _alerts
+from anthropic_otel.grafana._yaml import dump
 
 from . import prom
 from .test_alertmanager_alerts import Webhook, webhook  # noqa: F401 - the fixture, reused
@@ -52,7 +56,20 @@ PHASES: dict[str, set[str]] = {
     "errors": {"AnthropicErrorRatioHigh"},
     "duplicates": {"AnthropicDuplicateRateHigh"},
     "stream_drops": {"AnthropicStreamDropRateHigh"},
+    "fallback_canned": {"AnthropicFallbackToCanned"},
+    # Spending 97 % of a minute's budget at once leaves 3 % (headroom) with most of the minute to go
+    # at a rate that would spend more than that (exhaustion): the two come together.
+    "ratelimit": {"AnthropicRateLimitHeadroomLow", "AnthropicRateLimitExhaustionPredicted"},
+    "stalled": {"AnthropicStreamsStalled"},
+    "spend": {"AnthropicSpendBurnHigh"},
 }
+# Settings of one phase's app beyond the README's: stalled after 1 s of silence (default 30 s).
+PHASE_ENV: dict[str, dict[str, str]] = {"stalled": {semconv.ENV_STREAM_IDLE_TIMEOUT_S: "1"}}
+# The spend rule is rendered only with --spend-per-hour-max. Its 10m rate sees only the seconds this
+# test runs (about a hundredth of the window), so the budget sits between the spend workload's
+# measured rate after a few seconds (about 40,000 USD/h for real) and what the other phases reach in
+# minutes (the cache A/B test, the next dearest, a few hundred USD/h for real).
+SPEND_PER_HOUR_MAX = 300.0
 
 
 def _instrument() -> str:
@@ -218,6 +235,16 @@ def _shipped_rules_without_waiting() -> str:
     return text
 
 
+def _spend_rule_without_waiting() -> str:
+    """The rule `--spend-per-hour-max` adds to the shipped ones, `for:` cut to 0s likewise."""
+    rules = _alerts.prometheus_rules(Options(spend_per_hour_max=SPEND_PER_HOUR_MAX))
+    group = rules["groups"][0]
+    group["rules"] = [{**r, "for": "0s"} for r in group["rules"] if r["alert"] not in _shipped_alerts()]
+    assert [r["alert"] for r in group["rules"]] == ["AnthropicSpendBurnHigh"]
+    group["name"] += "-spend"
+    return dump(rules)
+
+
 def _shipped_alerts() -> set[str]:
     return {
         name
@@ -242,7 +269,10 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
     _instrument()
     started = time.monotonic()
     expected_alerts = set().union(*PHASES.values())
-    assert expected_alerts <= _shipped_alerts(), expected_alerts - _shipped_alerts()
+    loaded = _shipped_alerts() | {"AnthropicSpendBurnHigh"}
+    assert expected_alerts == loaded, (
+        f"rules without a phase: {loaded - expected_alerts}; unknown: {expected_alerts - loaded}"
+    )
     ports = {phase: prom.free_port() for phase in PHASES}
     am_config = (
         "route:\n  receiver: hook\n  group_by: [alertname, job, gen_ai_request_model]\n"
@@ -253,6 +283,7 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
         am = stack.enter_context(prom.alertmanager(tmp_path / "am", am_config))
         (tmp_path / "prom").mkdir()
         (tmp_path / "prom" / "rules.yaml").write_text(_shipped_rules_without_waiting())
+        (tmp_path / "prom" / "spend.yaml").write_text(_spend_rule_without_waiting())
         # The README's app settings, with the Prometheus exporter instead of OTLP (no collector here).
         for phase, port in ports.items():
             env = _app_env(
@@ -262,6 +293,7 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
                 OTEL_EXPORTER_PROMETHEUS_PORT=str(port),
                 OTEL_TRACES_EXPORTER="none",
                 OTEL_LOGS_EXPORTER="none",
+                **PHASE_ENV.get(phase, {}),
             )
             stack.enter_context(_app(phase, env, tmp_path / f"app-{phase}.log"))
         scrape = "".join(
@@ -270,7 +302,7 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
         )
         prom_config = (
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-            f"rule_files: [{tmp_path / 'prom' / 'rules.yaml'}]\n"
+            f"rule_files: [{tmp_path / 'prom' / 'rules.yaml'}, {tmp_path / 'prom' / 'spend.yaml'}]\n"
             "alerting:\n  alertmanagers:\n"
             f"    - static_configs:\n        - targets: ['{am.url.removeprefix('http://')}']\n"
             f"scrape_configs:\n{scrape}"
@@ -309,6 +341,14 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
             raise AssertionError(
                 f"received {received()}; Prometheus alerts: {state}\n{logs}\n{am.logs()}"
             ) from None
+        spend = {
+            phase: round(_scalar(server, f'sum(rate(anthropic_cost_usd_total{{job="{phase}"}}[10m])) * 3600'))
+            for phase in PHASES
+        }
+        # The ratelimit phase came near its limit without reaching it: no attempt was answered 429.
+        limited = _scalar(
+            server, 'sum(anthropic_attempts_total{job="ratelimit", http_response_status_code="429"})'
+        )
         pending_or_firing = {
             (a["labels"]["job"], a["labels"]["alertname"])
             for a in prom.http_json(f"{server.url}/api/v1/alerts")["data"]["alerts"]
@@ -316,10 +356,17 @@ def test_each_alert_family_reaches_the_webhook_and_only_its_phase(
     got = received()
     duration = time.monotonic() - started
     print(f"\ndeploy chain: {duration:.0f}s; alerts per phase: { {p: sorted(a) for p, a in got.items()} }")
-    print(f"alert rules with no phase here: {sorted(_shipped_alerts() - expected_alerts)}")
+    print(f"spend per phase at the end (USD/h over 10m, budget {SPEND_PER_HOUR_MAX:g}): {spend}")
     # Precision and recall: every phase got exactly its family, at the webhook and in Prometheus.
     assert got == PHASES
-    assert pending_or_firing == {(p, a) for p, alerts in PHASES.items() for a in alerts}
+    assert limited == 0
+    expected = {(p, a) for p, alerts in PHASES.items() for a in alerts}
+    # Still active in Prometheus at the end; the rate-limit alerts follow the fake's minute windows
+    # (they resolve when the minute rolls over and the budget is full, and fire again once it is spent,
+    # the exhaustion one not in the last seconds of a minute), so they may be between two firings.
+    assert pending_or_firing <= expected, pending_or_firing - expected
+    missing = expected - pending_or_firing
+    assert {p for p, _ in missing} <= {"ratelimit"}, missing
     for alert in webhook.alerts():
         assert alert["status"] == "firing"
         assert alert["labels"].get("gen_ai_request_model", MODEL) == MODEL

@@ -145,9 +145,15 @@ def test_prometheus_names_agree_with_the_telemetry_reference() -> None:
             assert (documented,) == names, spec.name
 
 
+# The spend alert has no default threshold: rendered (and tested) only with the flag.
+SPEND_MAX = 10.0
+WITH_SPEND = Options(spend_per_hour_max=SPEND_MAX)
+SPEND = "AnthropicSpendBurnHigh"
+
+
 def test_alerts_follow_the_house_style() -> None:
-    rules = _alerts.prometheus_rules(Options())["groups"][0]["rules"]
-    assert len(rules) == 11
+    rules = _alerts.prometheus_rules(WITH_SPEND)["groups"][0]["rules"]
+    assert len(rules) == 12
     runbooks = (ROOT / "docs" / "runbooks.md").read_text()
     for rule in rules:
         assert rule["alert"].startswith("Anthropic") and rule["alert"].isalnum()
@@ -189,6 +195,10 @@ def _requests(model: str, values: str, outcome: str = semconv.OUTCOME_SUCCESS) -
 
 def _variants(model: str, values: str) -> dict[str, str]:
     return _s(semconv.ANTHROPIC_CACHE_SYSTEM_VARIANTS, f'{M}="{model}"', values)
+
+
+def _cost(model: str, values: str, kind: str = semconv.TOKEN_OUTPUT) -> dict[str, str]:
+    return _s(semconv.ANTHROPIC_COST, f'{M}="{model}", {_promql.TOKEN_TYPE}="{kind}"', values)
 
 
 def _canned(values: str) -> dict[str, str]:
@@ -342,11 +352,18 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], list[dict[str, str]
         # 600 before the reset, 900 left: 0.67.
         [_tokens("input", "m", "0+1200x120"), *_limit("input_tokens", "1000x120", "900x120", RESET_AHEAD)],
     ),
+    # The job's total: 0.1 USD/min on each of two models = 12 USD/h > 10, though each alone is 6.
+    SPEND: (
+        [_cost("m", "0+0.1x120"), _cost("n", "0+0.05x120", "input"), _cost("n", "0+0.05x120")],
+        {},
+        # 0.15 USD/min = 9 USD/h.
+        [_cost("m", "0+0.1x120"), _cost("n", "0+0.05x120")],
+    ),
 }
 
 
-def _promtool_tests(rule_file: Path) -> dict[str, Any]:
-    rules = {r["alert"]: r for r in _alerts.prometheus_rules(Options())["groups"][0]["rules"]}
+def _promtool_tests(rule_files: list[Path]) -> dict[str, Any]:
+    rules = {r["alert"]: r for r in _alerts.prometheus_rules(WITH_SPEND)["groups"][0]["rules"]}
     tests = []
     for name, (firing, labels, healthy) in CASES.items():
         expected = {"severity": rules[name]["labels"]["severity"], "job": "app", **labels}
@@ -429,7 +446,7 @@ def _promtool_tests(rule_file: Path) -> dict[str, Any]:
                     "alert_rule_test": [{"eval_time": "110m", "alertname": name, "exp_alerts": []}],
                 }
             )
-    return {"rule_files": [str(rule_file)], "evaluation_interval": "1m", "tests": tests}
+    return {"rule_files": [str(f) for f in rule_files], "evaluation_interval": "1m", "tests": tests}
 
 
 # The live value each firing case must print in its description.
@@ -445,6 +462,7 @@ VALUES = {
     "AnthropicDuplicateRateHigh": "5%",
     "AnthropicRateLimitHeadroomLow": "5%",
     "AnthropicRateLimitExhaustionPredicted": "2",
+    SPEND: "12",
 }
 
 # Bad ratios on too little traffic: the minimum-traffic guard keeps them silent.
@@ -462,6 +480,8 @@ IDLE: dict[str, list[dict[str, str]]] = {
         _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="200"', "0+5x120"),
         _s(semconv.ANTHROPIC_ATTEMPTS, f'{M}="m", {_promql.STATUS}="529"', "0+1x120"),
     ],
+    # Spent 50 USD long ago, nothing since: the counter is still exported, flat.
+    SPEND: [_cost("m", "50x120")],
 }
 
 
@@ -516,6 +536,13 @@ NEAR_MISSES: dict[str, list[tuple[str, list[dict[str, str]], tuple[str, str] | N
             ],
             None,
         ),
+    ],
+    SPEND: [
+        # 4 USD in 4 minutes (100m-103m), nothing after: 12-24 USD/h over 10m from 100m on, pending
+        # at 110m but not for the 15m the alert waits.
+        ("a spike shorter than 15m", [_cost("m", "0x99 1+1x3 4x16")], None),
+        # A long-running job: its counter is large, its spend now 6 USD/h.
+        ("a large total at a low rate", [_cost("m", "1000+0.1x120")], None),
     ],
     "AnthropicFallbackToCanned": [
         # One canned answer 80 minutes ago, none since: the series is still exported, flat.
@@ -630,14 +657,42 @@ def _expected_annotations(rule: dict[str, Any], labels: dict[str, str], value: s
 
 
 def test_every_alert_has_a_firing_and_a_silent_case() -> None:
-    assert set(CASES) == set(VALUES) == {a.name for a in _alerts.alerts(Options())}
+    assert set(CASES) == set(VALUES) == {a.name for a in _alerts.alerts(WITH_SPEND)}
+
+
+def test_the_spend_alert_is_rendered_only_with_its_flag() -> None:
+    assert SPEND not in {a.name for a in _alerts.alerts(Options())}
+    rule_files = ("prometheus/anthropic-alerts.rules.yaml", "grafana-alerting/anthropic-alerts.yaml")
+    default, flagged = render(Options()), render(WITH_SPEND)
+    for rel in rule_files:
+        assert SPEND not in default[rel] and SPEND.lower() not in default[rel], rel
+        assert flagged[rel].count(SPEND) == 1 and flagged[rel].count(f"#{SPEND.lower()}") == 1, rel
+    assert {rel: text for rel, text in flagged.items() if rel not in rule_files} == {
+        rel: text for rel, text in default.items() if rel not in rule_files
+    }
+    grafana = _alerts.grafana_rules(WITH_SPEND)["groups"][0]["rules"]
+    (spend,) = [r for r in grafana if r["title"] == SPEND]
+    (condition,) = [q for q in spend["data"] if q["refId"] == "C"]
+    assert condition["model"]["conditions"][0]["evaluator"] == {"type": "gt", "params": [SPEND_MAX]}
+    assert spend["data"][0]["model"]["expr"] == "sum by (job) (rate(anthropic_cost_usd_total[10m])) * 3600"
+
+
+def _spend_rule_only(path: Path) -> Path:
+    """The spend rule as `--spend-per-hour-max` renders it, in a file of its own beside the shipped one."""
+    from anthropic_otel.grafana._yaml import dump
+
+    rules = _alerts.prometheus_rules(WITH_SPEND)
+    rules["groups"][0]["rules"] = [r for r in rules["groups"][0]["rules"] if r["alert"] == SPEND]
+    path.write_text(dump(rules))
+    return path
 
 
 def test_promtool_unit_tests(tmp_path: Path) -> None:
     from anthropic_otel.grafana._yaml import dump
 
     test_file = tmp_path / "alerts.test.yaml"
-    test_file.write_text(dump(_promtool_tests(GENERATED / "prometheus" / "anthropic-alerts.rules.yaml")))
+    shipped = GENERATED / "prometheus" / "anthropic-alerts.rules.yaml"
+    test_file.write_text(dump(_promtool_tests([shipped, _spend_rule_only(tmp_path / "spend.rules.yaml")])))
     result = subprocess.run([_promtool(), "test", "rules", str(test_file)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr + test_file.read_text()[:3000]
 
@@ -703,12 +758,33 @@ def test_cli_flags_change_thresholds_and_selectors(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_cli_spend_flag_adds_the_spend_rule(tmp_path: Path) -> None:
+    assert _run("--out", str(tmp_path), "--spend-per-hour-max", "1234567.5") == 0
+    rules = (tmp_path / "prometheus" / "anthropic-alerts.rules.yaml").read_text()
+    # Not rounded to %g's 6 digits (1.23457e+06).
+    assert f"alert: {SPEND}" in rules and ") > 1234567.5\n" in rules
+    assert "budget 1234567.5 USD/h" in rules
+    assert f"title: {SPEND}" in (tmp_path / "grafana-alerting" / "anthropic-alerts.yaml").read_text()
+    result = subprocess.run(
+        [_promtool(), "check", "rules", str(tmp_path / "prometheus" / "anthropic-alerts.rules.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and "SUCCESS: 12 rules found" in result.stdout, (
+        result.stdout + result.stderr
+    )
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
         ("--hit-ratio-min", "50", "strictly between 0 and 1"),
         ("--stream-drop-rate-max", "abc", "expects a ratio"),
         ("--duplicate-rate-max", "0", "strictly between 0 and 1"),
+        ("--spend-per-hour-max", "0", "positive number of USD"),
+        ("--spend-per-hour-max", "-5", "positive number of USD"),
+        ("--spend-per-hour-max", "inf", "positive number of USD"),
+        ("--spend-per-hour-max", "ten", "expects USD per hour"),
     ],
 )
 def test_cli_rejects_bad_ratios(
@@ -732,6 +808,10 @@ def test_cli_rejects_bad_selectors(flag: str, value: str, capsys: pytest.Capture
 def test_options_validate() -> None:
     with pytest.raises(OptionError):
         Options(hit_ratio_min=1.5)
+    for spend in (0, -1.0, float("nan"), True):
+        with pytest.raises(OptionError, match="spend per hour"):
+            Options(spend_per_hour_max=spend)
+    assert not WITH_SPEND.is_default()
     assert Options().is_default() and not Options(job="x").is_default()
 
 

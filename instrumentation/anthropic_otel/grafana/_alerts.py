@@ -42,7 +42,7 @@ class Alert:
     guard: str = ""
 
     def prometheus_expr(self) -> str:
-        expr = f"(\n{_indent(self.value)}\n) {self.op} {self.threshold:g}"
+        expr = f"(\n{_indent(self.value)}\n) {self.op} {_number(self.threshold)}"
         return f"{expr}\nand on ({', '.join(BY)})\n{_indent(self.guard)}" if self.guard else expr
 
     def grafana_expr(self) -> str:
@@ -52,6 +52,12 @@ class Alert:
             if self.guard
             else self.value
         )
+
+
+def _number(x: float) -> str:
+    """`x` as short as it reads (0.05, 1, 2500), never rounded: a USD budget has more digits than %g keeps."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(float(x))
 
 
 def _indent(text: str) -> str:
@@ -72,6 +78,33 @@ def alerts(o: Options) -> tuple[Alert, ...]:
     w10 = q.Scope(window="10m", job=o.job)
     w1h = q.Scope(window="1h", job=o.job)
     w5 = q.Scope(window="5m", job=o.job)
+    return _always(o, w30, w10, w1h, w5) + _optional(o, w10)
+
+
+def _optional(o: Options, w10: q.Scope) -> tuple[Alert, ...]:
+    """Alerts rendered only when their flag names a threshold (no sensible default exists)."""
+    if o.spend_per_hour_max is None:
+        return ()
+    return (
+        Alert(
+            "AnthropicSpendBurnHigh",
+            # The whole job, not per model: a budget is the service's, and fallback hops or a cascade
+            # move spend between models, which a per-model threshold would miss (and each model would
+            # need its own). Idle is 0 USD/h, so no traffic guard is needed.
+            q.cost_per_hour(w10, (q.JOB,)),
+            ">",
+            o.spend_per_hour_max,
+            "15m",
+            "warning",
+            "Spend on the Anthropic API is above its hourly budget.",
+            f"{{{{ $labels.{q.JOB} }}}} spends {VALUE} USD/h at list prices over 10m (budget "
+            f"{_number(o.spend_per_hour_max)} USD/h). Cost per hour by model shows which model spends it.",
+            value_format="humanize",
+        ),
+    )
+
+
+def _always(o: Options, w30: q.Scope, w10: q.Scope, w1h: q.Scope, w5: q.Scope) -> tuple[Alert, ...]:
     return (
         Alert(
             "AnthropicCacheHitRatioLow",

@@ -7,6 +7,7 @@ makes the CLI render afresh instead of copying the shipped files.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, fields
 from typing import Final
@@ -30,6 +31,9 @@ class Options:
     error_ratio_max: float = 0.05
     # Alert when any rate limit has less than this share left (a 10 % margin absorbs a burst).
     ratelimit_headroom_min: float = 0.10
+    # USD per hour a job may spend at list prices; None (the default) renders no spend alert, since
+    # a budget is the user's to name.
+    spend_per_hour_max: float | None = None
     datasource_uid: str | None = None
     job: str | None = None
     runbook_url: str = RUNBOOK_URL
@@ -49,6 +53,14 @@ class Options:
                 raise OptionError(
                     f"{name} must be a ratio strictly between 0 and 1 (e.g. 0.05 for 5 %), got {value!r}"
                 )
+        spend = self.spend_per_hour_max
+        if spend is not None and (
+            isinstance(spend, bool)
+            or not isinstance(spend, (int, float))
+            or not math.isfinite(spend)
+            or spend <= 0
+        ):
+            raise OptionError(f"spend per hour must be a positive number of USD (e.g. 25), got {spend!r}")
         if self.datasource_uid is not None and not _UID_RE.match(self.datasource_uid):
             raise OptionError(
                 f"datasource uid must be 1-40 letters, digits, '-' or '_' (Grafana's uid format), got {self.datasource_uid!r}"

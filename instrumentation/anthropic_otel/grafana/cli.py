@@ -7,6 +7,7 @@ needed); any flag that changes the output renders afresh with grafana-foundation
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -26,6 +27,21 @@ def _ratio(flag: str) -> Callable[[str], float]:
         if not 0.0 < value < 1.0:
             raise argparse.ArgumentTypeError(
                 f"{flag} must be strictly between 0 and 1 (0.05 = 5 %), got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _usd(flag: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} expects USD per hour like 25, got {text!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be a positive number of USD per hour, got {text!r}"
             )
         return value
 
@@ -77,6 +93,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="alert when any rate limit has less than this share left (default %(default)s)",
     )
     p.add_argument(
+        "--spend-per-hour-max",
+        type=_usd("--spend-per-hour-max"),
+        default=None,
+        metavar="USD",
+        help="alert (AnthropicSpendBurnHigh) when a job spends more than this many USD per hour at list "
+        "prices, sustained (default: no spend alert)",
+    )
+    p.add_argument(
         "--datasource-uid",
         default=None,
         help="Prometheus datasource uid for Grafana alert rules and the dashboards' default "
@@ -103,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             duplicate_rate_max=args.duplicate_rate_max,
             error_ratio_max=args.error_ratio_max,
             ratelimit_headroom_min=args.ratelimit_headroom_min,
+            spend_per_hour_max=args.spend_per_hour_max,
             datasource_uid=args.datasource_uid,
             job=args.job,
             runbook_url=args.runbook_url,
