@@ -11,6 +11,7 @@ written here independently of the package's table: input x (uncached input + 1.2
 from __future__ import annotations
 
 import warnings
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -55,11 +56,22 @@ def _list_price(model: str) -> tuple[float, float]:
     return LIST_PRICES[max(matches, key=len)]
 
 
-def _records() -> list[Any]:
+# The rate-limit header families: `anthropic-ratelimit-input-tokens-limit` is kind `input_tokens`,
+# `anthropic-priority-input-tokens-limit` kind `priority_input_tokens`.
+RATELIMIT_PREFIXES = ("anthropic-ratelimit-", "anthropic-priority-", "anthropic-fast-")
+
+
+def _ratelimit_headers(record: dict[str, Any]) -> dict[str, str]:
+    return {k: v for k, v in record["headers"].items() if k.startswith(RATELIMIT_PREFIXES)}
+
+
+def _records(with_ratelimit_headers: bool = False) -> list[Any]:
     try:
         found = [r for r in corpus.records() if r["kind"] in ("message", "stream") and r["status"] == 200]
     except BaseException:  # corpus absent: one test that skips with the reason
         return [pytest.param(None, id="corpus-absent")]
+    if with_ratelimit_headers:
+        found = [r for r in found if _ratelimit_headers(r)]
     return [pytest.param(r, id=r["id"]) for r in found]
 
 
@@ -89,8 +101,11 @@ def _client_replaying(record: dict[str, Any]) -> Any:
 
     body = record["body"].replace(*REDACTED_REGION)
 
+    # The recorded rate-limit headers come along: the headroom gauges read them.
+    headers = {"content-type": content_type, **_ratelimit_headers(record)}
+
     def handler(request: Any) -> Any:
-        return httpx_lib.Response(200, headers={"content-type": content_type}, content=body.encode())
+        return httpx_lib.Response(200, headers=headers, content=body.encode())
 
     http_client = httpx_lib.Client(transport=httpx_lib.MockTransport(handler))
     return anthropic.Anthropic(
@@ -128,6 +143,49 @@ def test_recorded_response_gives_exact_tokens_and_cost(telemetry: Any, record: A
     spans = telemetry.spans()
     assert len(spans) == 1
     assert spans[0].attributes["anthropic.cost.usd"] == pytest.approx(cost, rel=1e-9)
+
+
+def _expected_gauges(record: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """(gauge, kind) -> value, read from the recorded header strings by hand."""
+    expected: dict[tuple[str, str], float] = {}
+    for name, value in _ratelimit_headers(record).items():
+        family, _, rest = name.removeprefix("anthropic-").partition("-")
+        kind, _, field = rest.rpartition("-")
+        kind = kind.replace("-", "_") if family == "ratelimit" else f"{family}_{kind.replace('-', '_')}"
+        if field == "reset":
+            at = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            if at > 0:  # 1970-01-01 is sent for a limit that is not counting down: no reset time
+                expected[("anthropic.ratelimit.reset_time", kind)] = at
+        else:
+            expected[(f"anthropic.ratelimit.{field}", kind)] = int(value)
+    return expected
+
+
+@pytest.mark.parametrize("record", _records(with_ratelimit_headers=True))
+def test_recorded_rate_limit_headers_are_the_gauges(telemetry: Any, record: Any) -> None:
+    if record is None:
+        corpus.load_corpus()  # skips with the printed reason
+    expected = _expected_gauges(record)
+    assert expected
+    model = record["expect"]["model"]
+    c = _client_replaying(record)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if record["kind"] == "stream":
+            sdk.create_stream_events(c, model=model, messages=[{"role": "user", "content": "x"}])
+        else:
+            sdk.create(c, model=model, messages=[{"role": "user", "content": "x"}])
+    got = {
+        (name, point.attributes["anthropic.ratelimit.kind"]): point.value
+        for name in (
+            "anthropic.ratelimit.limit",
+            "anthropic.ratelimit.remaining",
+            "anthropic.ratelimit.reset_time",
+        )
+        for point in telemetry.points(name)
+        if point.attributes["gen_ai.request.model"] == model
+    }
+    assert got == expected
 
 
 def test_enough_records_replayed() -> None:
