@@ -226,6 +226,17 @@ def _model_attrs(model: str) -> dict[str, Any]:
     return {semconv.GEN_AI_REQUEST_MODEL: model}
 
 
+def _billing_attrs(model: str, tier: str | None, speed: str | None, geo: str | None) -> dict[str, Any]:
+    # An absent field bills as its standard value: named so, every series has the same labels. The
+    # values are bounded: a call whose tier, speed or region has no price gets no cost, so none here.
+    return {
+        semconv.GEN_AI_REQUEST_MODEL: model,
+        semconv.ANTHROPIC_RESPONSE_SERVICE_TIER: tier or semconv.SERVICE_TIER_STANDARD,
+        semconv.ANTHROPIC_RESPONSE_SPEED: speed or semconv.SPEED_STANDARD,
+        semconv.ANTHROPIC_RESPONSE_INFERENCE_GEO: geo or semconv.INFERENCE_GEO_NOT_AVAILABLE,
+    }
+
+
 def _operation_attrs(model: str, error_type: str | None) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OPERATION_CHAT,
@@ -405,6 +416,7 @@ class Recorder:
         self._tokens = counter(semconv.ANTHROPIC_TOKENS)
         self._cost = counter(semconv.ANTHROPIC_COST)
         self._cost_uncached = counter(semconv.ANTHROPIC_COST_UNCACHED)
+        self._cost_billing = counter(semconv.ANTHROPIC_COST_BILLING)
         self._requests = counter(semconv.ANTHROPIC_REQUESTS)
         self._attempts = counter(semconv.ANTHROPIC_ATTEMPTS)
         self._streams = counter(semconv.ANTHROPIC_STREAMS)
@@ -446,6 +458,7 @@ class Recorder:
         )
         # Every attribute set this recorder uses, by shape.
         self._by_model = _AttributeSets(_model_attrs)
+        self._by_billing = _AttributeSets(_billing_attrs)
         self._by_operation = _AttributeSets(_operation_attrs)
         self._by_token_usage = _AttributeSets(_token_usage_attrs)
         self._by_modality = _AttributeSets(_modality_attrs)
@@ -499,6 +512,9 @@ class Recorder:
             if usd or token_type in _ALWAYS_SAMPLED:
                 self._cost.add(usd, self._by_token_type.get(model, token_type))
         self._cost_uncached.add(cost.uncached_total, self._by_model.get(model))
+        if not usage.billed_at_standard_rates:
+            billing = (usage.service_tier, usage.speed, usage.inference_geo)
+            self._cost_billing.add(cost.total, self._by_billing.get(model, *billing))
 
     def _genai_latest_usage(self, model: str, error_type: str | None, usage: Usage | None) -> None:
         """The newest GenAI token metrics: a call without usage (it failed) is recorded as 0."""

@@ -257,6 +257,19 @@ ANTHROPIC_COST_UNCACHED: Final = Instrument(
     "What the same tokens would have cost with no prompt caching; minus anthropic.cost.usd = net cache saving.",
     (GEN_AI_REQUEST_MODEL,),
 )
+ANTHROPIC_COST_BILLING: Final = Instrument(
+    "anthropic.cost.billing.usd",
+    COUNTER,
+    "{USD}",
+    "Cost in US dollars of the calls billed away from standard rates (a service tier other than standard, "
+    "fast mode, a priced inference region such as us), by what their usage reported; also in anthropic.cost.usd.",
+    (
+        GEN_AI_REQUEST_MODEL,
+        ANTHROPIC_RESPONSE_SERVICE_TIER,
+        ANTHROPIC_RESPONSE_SPEED,
+        ANTHROPIC_RESPONSE_INFERENCE_GEO,
+    ),
+)
 ANTHROPIC_ATTEMPTS: Final = Instrument(
     "anthropic.attempts",
     COUNTER,
@@ -534,6 +547,7 @@ INSTRUMENTS: Final = (
     ANTHROPIC_TOKENS,
     ANTHROPIC_COST,
     ANTHROPIC_COST_UNCACHED,
+    ANTHROPIC_COST_BILLING,
     ANTHROPIC_REQUESTS,
     ANTHROPIC_ATTEMPTS,
     ANTHROPIC_RETRIES_UNACKNOWLEDGED,

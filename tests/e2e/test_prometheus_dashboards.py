@@ -285,6 +285,23 @@ def _cost_by_model(server: prom.Server, demo: DemoData, result: list[dict[str, A
         assert value == pytest.approx(factor * demo.rows[model]["cost"], rel=1e-6), model
 
 
+def _billing_cost(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
+    factor = _scale(server, demo)
+    billing = (
+        semconv.GEN_AI_REQUEST_MODEL,
+        semconv.ANTHROPIC_RESPONSE_SERVICE_TIER,
+        semconv.ANTHROPIC_RESPONSE_SPEED,
+        semconv.ANTHROPIC_RESPONSE_INFERENCE_GEO,
+    )
+    expected = _totals(demo, semconv.ANTHROPIC_COST_BILLING, *billing)
+    assert _by(result, *billing) == _approx({k: factor * v for k, v in expected.items()})
+    # The demo's two calls billed away from standard rates (workload.PREMIUM_CALLS).
+    assert set(expected) == {
+        ("claude-opus-5", "standard", "fast", "not_available"),
+        ("claude-sonnet-4-6", "standard", "standard", "us"),
+    }
+
+
 def _break_even_constants(server: prom.Server, demo: DemoData, result: list[dict[str, Any]]) -> None:
     value = float(result[0]["value"][1])
     assert any(value == pytest.approx(break_even_hit_ratio(ttl), abs=1e-6) for ttl in ("5m", "1h")), value
@@ -470,6 +487,7 @@ _EXACT = {
     "Cache hit ratio": _hit_ratio_total,
     "Net cache saving (USD/h)": _net_saving_by_model,
     "Cost per hour by model": _cost_by_model,
+    "Cost per hour away from standard rates": _billing_cost,
     "Exact break-even hit ratio per cache TTL": _break_even_constants,
     "Break-even for each model's TTL mix": _break_even_mix,
     "System-prompt variants writing the cache": _system_variants,

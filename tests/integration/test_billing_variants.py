@@ -184,3 +184,25 @@ def test_fast_mode_without_a_price_skips_cost(
     warned = [r.getMessage() for r in caplog.records if r.name == semconv.LOGGER_UNKNOWN_PRICE]
     assert len(warned) == 1
     assert "usage.speed 'fast'" in warned[0]
+
+
+def test_cost_away_from_standard_rates_by_billing(telemetry: Any, is_async: bool, stream: bool) -> None:
+    _call(is_async, stream, "claude-sonnet-4-6", _prompt(1000))  # standard: anthropic.cost.usd only
+    _call(is_async, stream, "claude-sonnet-4-6", _prompt(1000), inference_geo="us")
+    _call(is_async, stream, "claude-opus-5", _prompt(1000), speed="fast")
+    _call(is_async, stream, "claude-sonnet-4-6", _prompt(1000), service_tier="batch")
+    got = {
+        tuple(p.attributes[a] for a in semconv.ANTHROPIC_COST_BILLING.attributes): p.value
+        for p in telemetry.points(semconv.ANTHROPIC_COST_BILLING.name)
+    }
+    # Sonnet 4.6 1000 x $3 + 200 x $15 = $6,000e-6: US-only 1.1x = 6,600e-6, batch 0.5x = 3,000e-6.
+    # Opus 5 fast (2x): (1000 x $5 + 200 x $25) x 2 = 20,000e-6. The fake reports the region
+    # `not_available` where none was asked for.
+    assert got == {
+        ("claude-sonnet-4-6", "standard", "standard", "us"): pytest.approx(6_600e-6, rel=1e-9),
+        ("claude-opus-5", "standard", "fast", "not_available"): pytest.approx(20_000e-6, rel=1e-9),
+        ("claude-sonnet-4-6", "batch", "standard", "not_available"): pytest.approx(3_000e-6, rel=1e-9),
+    }
+    # And in the total: 6,000 + 6,600 + 20,000 + 3,000.
+    total = sum(p.value for p in telemetry.points(semconv.ANTHROPIC_COST.name))
+    assert total == pytest.approx(35_600e-6, rel=1e-9)

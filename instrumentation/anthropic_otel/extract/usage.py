@@ -20,6 +20,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from ..semconv import (
+    INFERENCE_GEO_GLOBAL,
+    INFERENCE_GEO_NOT_AVAILABLE,
+    SERVICE_TIER_STANDARD,
+    SPEED_STANDARD,
     TOKEN_CACHE_READ,
     TOKEN_CACHE_WRITE_1H,
     TOKEN_CACHE_WRITE_5M,
@@ -42,6 +46,12 @@ __all__ = [
 # window: 100 million is a hundred full passes in a single call, well above anything real, and
 # still far (10**11 times) below where a cumulative counter overflows an OTLP int64.
 MAX_TOKENS_PER_FIELD: Final = 100_000_000
+
+
+# Billing labels at list price; absent fields (older API versions, other platforms) bill as standard.
+_STANDARD_TIERS: Final = frozenset({None, SERVICE_TIER_STANDARD})
+_STANDARD_SPEEDS: Final = frozenset({None, SPEED_STANDARD})
+_UNPRICED_REGIONS: Final = frozenset({None, INFERENCE_GEO_GLOBAL, INFERENCE_GEO_NOT_AVAILABLE})
 
 
 @dataclass(frozen=True, init=False)
@@ -95,6 +105,15 @@ class Usage:
         setter(self, "service_tier", service_tier)
         setter(self, "speed", speed)
         setter(self, "inference_geo", inference_geo)
+
+    @property
+    def billed_at_standard_rates(self) -> bool:
+        """Standard tier and speed, in no priced region (or no such fields at all): list prices."""
+        return (
+            self.service_tier in _STANDARD_TIERS
+            and self.speed in _STANDARD_SPEEDS
+            and self.inference_geo in _UNPRICED_REGIONS
+        )
 
     def at_standard_speed(self) -> Usage:
         """The same tokens and billing at standard speed (what they would cost without fast mode)."""

@@ -543,6 +543,22 @@ def cost(o: Options) -> Dashboard:
                 min=0,
             ),
             Panel(
+                "Cost per hour away from standard rates",
+                "US dollars per hour of the calls whose usage reports a billing other than standard: a service "
+                "tier (priority, batch at half price), fast mode (a multiple of the model's price), a priced "
+                "inference region (us: 1.1x). Already in the panels beside it; here to see what the choices "
+                "cost. Empty when every call is billed at standard rates.",
+                TIMESERIES,
+                "currencyUSD",
+                (
+                    Target(
+                        q.billing_cost_per_hour(DASH),
+                        f"{{{{{q.MODEL}}}}} {{{{{q.SERVICE_TIER}}}}} {{{{{q.SPEED}}}}} {{{{{q.INFERENCE_GEO}}}}}",
+                    ),
+                ),
+                min=0,
+            ),
+            Panel(
                 "Short-output calls a cheaper model could take",
                 "Share of each model's calls whose output was short (at most "
                 "ANTHROPIC_OTEL_MODEL_FIT_MAX_OUTPUT_TOKENS, default 64: classification, routing, extraction) "

@@ -70,6 +70,10 @@ CASCADE: Final = label(semconv.ANTHROPIC_CASCADE_NAME)
 CASCADE_FROM: Final = label(semconv.ANTHROPIC_CASCADE_FROM_MODEL)
 CASCADE_TO: Final = label(semconv.ANTHROPIC_CASCADE_TO_MODEL)
 RATELIMIT_KIND: Final = label(semconv.ANTHROPIC_RATELIMIT_KIND)
+SERVICE_TIER: Final = label(semconv.ANTHROPIC_RESPONSE_SERVICE_TIER)
+SPEED: Final = label(semconv.ANTHROPIC_RESPONSE_SPEED)
+INFERENCE_GEO: Final = label(semconv.ANTHROPIC_RESPONSE_INFERENCE_GEO)
+BILLING: Final = (MODEL, SERVICE_TIER, SPEED, INFERENCE_GEO)
 
 # The API's per-minute limits (its header names, as `extract.ratelimit` reports them) and the token
 # types each one is consumed by. Cache reads are left out: for current models they do not count
@@ -345,6 +349,11 @@ def quantile(s: Scope, spec: semconv.Instrument, q: float, by: Iterable[str] = (
 
 def cost_per_hour(s: Scope, by: Iterable[str]) -> str:
     return f"{agg(by, s.rate(semconv.ANTHROPIC_COST))} * 3600"
+
+
+def billing_cost_per_hour(s: Scope) -> str:
+    """USD/h of the calls billed away from standard rates, by model, tier, speed and region."""
+    return f"{agg(BILLING, s.rate(semconv.ANTHROPIC_COST_BILLING))} * 3600"
 
 
 def model_fit_call_share(s: Scope) -> str:
