@@ -41,6 +41,32 @@ def test_every_family_and_kind() -> None:
     assert exhausted_kind(limits) == "input_tokens"
 
 
+def test_httpx_headers_as_received_any_case_parse_like_a_dict() -> None:
+    """The SDK hands over httpx's Headers, read as the bytes received: names in any case, odd values."""
+    try:
+        import httpx2 as httpx  # what anthropic >= 2 sends with
+    except ImportError:
+        import httpx  # type: ignore[no-redef]
+
+    received = [
+        ("Anthropic-RateLimit-Requests-Limit", "1000"),
+        ("anthropic-ratelimit-requests-remaining", " 999 "),
+        ("ANTHROPIC-RATELIMIT-REQUESTS-RESET", "2026-12-05T10:00:01Z"),
+        ("anthropic-ratelimit-tokens-remaining", "12x"),  # garbled: skipped and counted
+        ("anthropic-organization-id", "org-1"),
+        ("request-id", "req_1"),
+    ]
+    as_dict = {name.lower(): value for name, value in received}
+    assert (
+        rate_limits(httpx.Headers(received))
+        == rate_limits(as_dict)
+        == (
+            [RateLimit("requests", 1000, 999, _ts("2026-12-05T10:00:01Z"))],
+            1,
+        )
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "field"),
     [

@@ -11,10 +11,10 @@ that is not counting down) is not a reset time and is left out, uncounted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Final
+from functools import lru_cache
+from typing import Final, NamedTuple
 
 # Header prefix -> the prefix of the kinds it reports (`priority_input_tokens`, ...).
 _FAMILIES: Final = {
@@ -31,8 +31,7 @@ _MAX_VALUE: Final = 10**15
 _MESSAGE_KIND: Final = re.compile(r"\b(input tokens|output tokens|tokens|requests) per minute\b")
 
 
-@dataclass(frozen=True)
-class RateLimit:
+class RateLimit(NamedTuple):
     """One limit as the response announced it; a field the headers did not give (or gave garbled) is None."""
 
     kind: str
@@ -41,17 +40,29 @@ class RateLimit:
     reset_time: float | None  # Unix seconds
 
 
+# Every header name a limit comes in (lower case) -> (kind, field): one lookup per header instead of
+# parsing each name. Other `anthropic-*` headers (organization id, ...) miss and are passed over.
+_NAMES: Final = {
+    f"{prefix}{kind.replace('_', '-')}-{field}": (kind_prefix + kind, field)
+    for prefix, kind_prefix in _FAMILIES.items()
+    for kind in _BASE_KINDS
+    for field in _FIELDS
+}
+_RAW_NAMES: Final = {name.encode("latin-1"): known for name, known in _NAMES.items()}
+
+
 def rate_limits(headers: Mapping[str, str]) -> tuple[list[RateLimit], int]:
-    """Every limit the headers announce, in a stable order, and how many values did not parse."""
-    found: dict[str, dict[str, str]] = {}
-    for name, value in _items(headers):
-        name = name.lower()
-        for prefix, kind_prefix in _FAMILIES.items():
-            if name.startswith(prefix):
-                kind, _, field = name[len(prefix) :].rpartition("-")
-                if field in _FIELDS and kind.replace("-", "_") in _BASE_KINDS:
-                    found.setdefault(kind_prefix + kind.replace("-", "_"), {})[field] = value
-                break
+    """Every limit the headers announce, in a stable order, and how many values did not parse.
+
+    Runs on every attempt's response: each header name is matched by one dict lookup, as the bytes
+    httpx keeps (counts parse from bytes as they are; only a reset is decoded)."""
+    found: dict[str, dict[str, str | bytes]] = {}
+    for known, value in _limit_headers(headers):
+        kind, field = known
+        fields = found.get(kind)
+        if fields is None:
+            fields = found[kind] = {}
+        fields[field] = value
     bad = 0
     limits = []
     for kind in sorted(found):
@@ -80,13 +91,24 @@ def exhausted_kind(limits: Iterable[RateLimit], message: object = None) -> str |
     return None
 
 
-def _items(headers: Mapping[str, str]) -> Iterable[tuple[str, str]]:
-    # httpx's Headers yields one pair per header line; a plain dict its items.
-    items = getattr(headers, "multi_items", None)
-    return items() if callable(items) else headers.items()
+def _limit_headers(headers: Mapping[str, str]) -> Iterator[tuple[tuple[str, str], str | bytes]]:
+    """((kind, field), value) of each rate-limit header, one per header line, names in any case."""
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):  # httpx's Headers: (name, value) bytes as received
+        for name, value in raw:
+            known = _RAW_NAMES.get(name)
+            if known is None and name[:10].lower() == b"anthropic-":
+                known = _RAW_NAMES.get(name.lower())
+            if known is not None:
+                yield known, value
+        return
+    for name, value in headers.items():
+        known = _NAMES.get(name.lower())
+        if known is not None:
+            yield known, value
 
 
-def _count(raw: str | None) -> tuple[int | None, int]:
+def _count(raw: str | bytes | None) -> tuple[int | None, int]:
     if raw is None:
         return None, 0
     try:
@@ -96,10 +118,16 @@ def _count(raw: str | None) -> tuple[int | None, int]:
     return (value, 0) if 0 <= value <= _MAX_VALUE else (None, 1)
 
 
-def _reset_time(raw: str | None) -> tuple[float | None, int]:
+def _reset_time(raw: str | bytes | None) -> tuple[float | None, int]:
     if raw is None:
         return None, 0
-    text = raw.strip()
+    return _parsed_reset_time(raw)
+
+
+# A reset instant is announced by every response until it passes: the same few strings over and over.
+@lru_cache(maxsize=64)
+def _parsed_reset_time(raw: str | bytes) -> tuple[float | None, int]:
+    text = (raw.decode("latin-1") if isinstance(raw, bytes) else raw).strip()
     try:
         when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except ValueError:
