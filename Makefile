@@ -8,7 +8,7 @@ SDK_NEWEST ?= 2.13.*
 OLD_VENV ?= .venv-sdk-oldest
 PYTEST_FLAGS ?= -W error -q
 
-.PHONY: demo test test-main test-sdk-oldest stress lint typecheck clean system-deps
+.PHONY: demo test test-main test-sdk-oldest stress lint typecheck clean system-deps bench bench-profile
 
 # Real servers the end-to-end tests start: redis-server, prometheus + promtool, alertmanager.
 SYSTEM_TOOLS := redis-server promtool prometheus prometheus-alertmanager
@@ -63,6 +63,21 @@ test-sdk-oldest: $(OLD_VENV)/.installed
 # Minutes of streams dropped unclosed in reference cycles from several threads (STRESS_SECONDS each).
 stress: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_FLAGS) -s tests/stress
+
+# Not part of `make test`: per-call overhead against the bare SDK and the peers (each peer in a venv of
+# its own under benchmarks/.venvs), written to benchmarks/results/. BENCH_FLAGS="--rounds 10" to shorten.
+BENCH_FLAGS ?=
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/bench_compare.py $(BENCH_FLAGS)
+
+# Where the time of one path goes: cProfile over many calls (PROFILE_FLAGS="--path stream-full").
+PROFILE_FLAGS ?=
+bench-profile: $(VENV)/.bench-installed
+	$(PY) benchmarks/bench_profile.py $(PROFILE_FLAGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check instrumentation tests
