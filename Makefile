@@ -80,7 +80,7 @@ bench-profile: $(VENV)/.bench-installed
 	$(PY) benchmarks/bench_profile.py $(PROFILE_FLAGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check instrumentation tests
+	$(VENV)/bin/ruff check instrumentation tests benchmarks dashboards
 	$(VENV)/bin/mypy
 
 clean:
