@@ -58,10 +58,10 @@ def test_the_ramp_leaves_under_ten_percent_of_the_input_budget(telemetry: Any) -
 
 def test_the_calls_billed_above_list_price_by_hand(telemetry: Any) -> None:
     _run(telemetry)
-    rows = premium_calls(telemetry.spans())
+    rows = premium_calls(telemetry.reader)
     assert [(r["model"], r["billed"]) for r in rows] == [
-        ("claude-opus-5", {"speed": "fast"}),
-        ("claude-sonnet-4-6", {"inference_geo": "us"}),
+        ("claude-opus-5", {"service_tier": "standard", "speed": "fast", "inference_geo": "not_available"}),
+        ("claude-sonnet-4-6", {"service_tier": "standard", "speed": "standard", "inference_geo": "us"}),
     ]
     # "Where is my order #NNNN?" is 6 input tokens; the answer 150 output tokens. Opus 5 at $5 / $25
     # per million in fast mode (2x): (6 * 5 + 150 * 25) * 2 = 7,560e-6. Sonnet 4.6 at $3 / $15

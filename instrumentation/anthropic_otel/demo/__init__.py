@@ -57,12 +57,9 @@ class _StalledPeak:
 
 
 def main() -> int:
-    from opentelemetry import trace
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from rich.console import Console
 
     from .. import AnthropicInstrumentor
@@ -73,14 +70,9 @@ def main() -> int:
     console = Console() if Console().is_terminal else Console(width=150)
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
-    spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    # As under opentelemetry-instrument: the SDK's own span (anthropic >= 1.14) goes to the global provider.
-    trace.set_tracer_provider(tracer_provider)
     instrumentor = AnthropicInstrumentor()
     instrumentor.instrument(
-        meter_provider=meter_provider, tracer_provider=tracer_provider, **INSTRUMENT_OPTIONS
+        meter_provider=meter_provider, tracer_provider=TracerProvider(), **INSTRUMENT_OPTIONS
     )
     fake = FakeAnthropic(seed=7)
     names = scenario_names()
@@ -106,6 +98,6 @@ def main() -> int:
         model_fit(reader),
         cascades(reader),
         headroom(reader, time.time()),
-        premium_calls(spans.get_finished_spans()),
+        premium_calls(reader),
     )
     return 0

@@ -234,27 +234,18 @@ def headroom(reader: Any, now: float, below: float = 0.5) -> list[dict[str, Any]
     return rows
 
 
-def premium_calls(spans: Any) -> list[dict[str, Any]]:
-    """Calls whose usage reports a billing above list price (a tier other than standard, fast mode,
-    US-only inference), each with what it reported and its cost from the span."""
-    rows = []
-    for span in spans:
-        attrs = span.attributes or {}
-        tier = attrs.get(semconv.ANTHROPIC_RESPONSE_SERVICE_TIER)
-        speed = attrs.get(semconv.ANTHROPIC_RESPONSE_SPEED)
-        geo = attrs.get(semconv.ANTHROPIC_RESPONSE_INFERENCE_GEO)
-        billed = {
-            "service_tier": tier if tier not in (None, semconv.SERVICE_TIER_STANDARD) else None,
-            "speed": speed if speed == semconv.SPEED_FAST else None,
-            "inference_geo": geo if geo == semconv.INFERENCE_GEO_US else None,
+def premium_calls(reader: Any) -> list[dict[str, Any]]:
+    """Per model and billing (service tier, speed, inference region): what the calls billed away
+    from standard rates cost, as `anthropic.cost.billing.usd` counted them."""
+    billing = semconv.ANTHROPIC_COST_BILLING.attributes[1:]
+    return [
+        {
+            "model": attrs[MODEL],
+            "billed": {name.rsplit(".", 1)[-1]: attrs[name] for name in billing},
+            "cost": value,
         }
-        billed = {field: value for field, value in billed.items() if value is not None}
-        if billed:
-            rows.append(
-                {
-                    "model": attrs.get(MODEL, ""),
-                    "billed": billed,
-                    "cost": attrs.get(semconv.ANTHROPIC_COST_USD),
-                }
-            )
-    return rows
+        for attrs, value in (
+            (dict(key), value)
+            for key, value in sorted(collect(reader).get(semconv.ANTHROPIC_COST_BILLING.name, {}).items())
+        )
+    ]

@@ -256,9 +256,9 @@ def _headroom(rows: Sequence[dict[str, Any]]) -> list[Any]:
 
 def _premium(rows: Sequence[dict[str, Any]]) -> list[str]:
     lines = [
-        f"Billed above list price, as its usage says: {row['model']} "
+        f"Billed away from standard rates, as its usage says: {row['model']} "
         + ", ".join(f"{field}={value}" for field, value in row["billed"].items())
-        + ("" if row["cost"] is None else f", {row['cost']:.6f} USD")
+        + f", {row['cost']:.6f} USD"
         for row in rows
     ]
     if lines:
