@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Final
 
 from ..semconv import (
@@ -117,16 +117,7 @@ class Usage:
 
     def at_standard_speed(self) -> Usage:
         """The same tokens and billing at standard speed (what they would cost without fast mode)."""
-        return Usage(
-            self.input,
-            self.output,
-            self.cache_write_5m,
-            self.cache_write_1h,
-            self.cache_read,
-            self.service_tier,
-            None,
-            self.inference_geo,
-        )
+        return replace(self, speed=None)
 
     # True only for MALFORMED_USAGE: a class attribute, so it costs no slot and no argument.
     malformed: ClassVar[bool] = False

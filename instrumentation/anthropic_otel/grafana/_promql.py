@@ -174,17 +174,29 @@ def cache_tokens(s: Scope, by: Iterable[str]) -> str:
     return agg(by, s.rate(semconv.ANTHROPIC_TOKENS, one_of(TOKEN_TYPE, CACHE_TOKEN_TYPES)))
 
 
-def net_saving_per_hour(s: Scope, by: Iterable[str]) -> str:
+def _rate_difference(
+    s: Scope, minuend: semconv.Instrument, subtrahend: semconv.Instrument, by: Iterable[str], per_s: int
+) -> str:
+    """`minuend - subtrahend`, both summed `by` as rates, per `per_s` seconds (3600: per hour)."""
     by = tuple(by)
-    uncached = agg(by, s.rate(semconv.ANTHROPIC_COST_UNCACHED))
-    actual = agg(by, s.rate(semconv.ANTHROPIC_COST))
-    return f"({uncached}\n-\n{actual}) * 3600"
+    return f"({agg(by, s.rate(minuend))}\n-\n{agg(by, s.rate(subtrahend))}) * {per_s}"
+
+
+def _increase_difference(
+    s: Scope, minuend: semconv.Instrument, subtrahend: semconv.Instrument, window: str
+) -> str:
+    """`minuend - subtrahend`, each the total increase over `window`."""
+    return (
+        f"{agg((), s.increase(minuend, window=window))}\n-\n{agg((), s.increase(subtrahend, window=window))}"
+    )
+
+
+def net_saving_per_hour(s: Scope, by: Iterable[str]) -> str:
+    return _rate_difference(s, semconv.ANTHROPIC_COST_UNCACHED, semconv.ANTHROPIC_COST, by, 3600)
 
 
 def net_saving_total(s: Scope, window: str) -> str:
-    uncached = agg((), s.increase(semconv.ANTHROPIC_COST_UNCACHED, window=window))
-    actual = agg((), s.increase(semconv.ANTHROPIC_COST, window=window))
-    return f"{uncached}\n-\n{actual}"
+    return _increase_difference(s, semconv.ANTHROPIC_COST_UNCACHED, semconv.ANTHROPIC_COST, window)
 
 
 def break_even_for_mix(s: Scope, by: Iterable[str]) -> str:
@@ -367,16 +379,19 @@ def model_fit_call_share(s: Scope) -> str:
 
 def model_fit_saving_per_day(s: Scope) -> str:
     """USD/day those short-output calls would save on the cheaper model: their cost minus the same tokens' there."""
-    by = (MODEL, CHEAPER_MODEL)
-    cost_ = agg(by, s.rate(semconv.ANTHROPIC_MODEL_FIT_COST))
-    cheaper = agg(by, s.rate(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST))
-    return f"({cost_}\n-\n{cheaper}) * 86400"
+    return _rate_difference(
+        s,
+        semconv.ANTHROPIC_MODEL_FIT_COST,
+        semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST,
+        (MODEL, CHEAPER_MODEL),
+        86400,
+    )
 
 
 def model_fit_saving_total(s: Scope, window: str) -> str:
-    cost_ = agg((), s.increase(semconv.ANTHROPIC_MODEL_FIT_COST, window=window))
-    cheaper = agg((), s.increase(semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST, window=window))
-    return f"{cost_}\n-\n{cheaper}"
+    return _increase_difference(
+        s, semconv.ANTHROPIC_MODEL_FIT_COST, semconv.ANTHROPIC_MODEL_FIT_CHEAPER_COST, window
+    )
 
 
 # --- Cascade ---------------------------------------------------------------------------------
@@ -409,9 +424,9 @@ def cascade_saving_per_hour(s: Scope) -> str:
     Whole cascades: a saving is only meaningful over all stages, so `model` does not filter it.
     """
     whole = replace(s, model=None)
-    by = (CASCADE,)
-    baseline = agg(by, whole.rate(semconv.ANTHROPIC_CASCADE_BASELINE_COST))
-    return f"({baseline}\n-\n{agg(by, whole.rate(semconv.ANTHROPIC_CASCADE_COST))}) * 3600"
+    return _rate_difference(
+        whole, semconv.ANTHROPIC_CASCADE_BASELINE_COST, semconv.ANTHROPIC_CASCADE_COST, (CASCADE,), 3600
+    )
 
 
 # --- Rate-limit headroom ---------------------------------------------------------------------
