@@ -14,27 +14,12 @@ from typing import Any
 
 from anthropic_otel.fake import FakeAnthropic
 
-from tests.clock import Clock
-
 from . import sdk
-
-
-def _system(text: str) -> list[dict[str, Any]]:
-    return [{"type": "text", "text": text.ljust(400, "."), "cache_control": {"type": "ephemeral"}}]
+from .ab_test import send_ab_test
 
 
 def _traffic(telemetry: Any, is_async: bool, variant_in_system: bool) -> tuple[float, float, float]:
-    clock = Clock()
-    c = sdk.client(FakeAnthropic(clock=clock), is_async)
-    for i in range(200):
-        variant = f"Variant {i % 4}: classify the ticket."
-        if variant_in_system:
-            sdk.create(c, system=_system(variant), messages=[{"role": "user", "content": "ticket"}])
-        else:
-            sdk.create(
-                c, system=_system("Classify the ticket."), messages=[{"role": "user", "content": variant}]
-            )
-        clock.now += 100
+    send_ab_test(is_async, variant_in_system)
     tokens = "anthropic.tokens"
     read = telemetry.value(tokens, anthropic__token__type="cache_read")
     written = telemetry.value(tokens, anthropic__token__type="cache_write_5m")

@@ -30,6 +30,7 @@ from anthropic_otel.fake import FakeAnthropic
 from tests.clock import Clock
 
 from . import sdk
+from .ab_test import cached_system, send_ab_test
 
 FIVE_MINUTES = {"type": "ephemeral"}
 TOOL = {
@@ -39,10 +40,6 @@ TOOL = {
     "cache_control": {"type": "ephemeral", "ttl": "1h"},
 }
 U1, A1, U2 = "q" * 40, "a" * 40, "r" * 40
-
-
-def _system(text: str) -> list[dict[str, Any]]:
-    return [{"type": "text", "text": text.ljust(400, "."), "cache_control": FIVE_MINUTES}]
 
 
 def _marked(text: str) -> list[dict[str, Any]]:
@@ -83,12 +80,12 @@ def test_each_cause_driven_and_summed_over_causes_equals_the_writes(
 ) -> None:
     clock = Clock()
     c = sdk.client(FakeAnthropic(clock=clock), is_async, sdk_tracing)
-    _call(c, mode, system=_system("S1"), messages=FIRST_TURN)
-    _call(c, mode, system=_system("S1"), messages=SECOND_TURN)
+    _call(c, mode, system=cached_system("S1"), messages=FIRST_TURN)
+    _call(c, mode, system=cached_system("S1"), messages=SECOND_TURN)
     clock.now += 301
-    _call(c, mode, system=_system("S1"), messages=SECOND_TURN)
+    _call(c, mode, system=cached_system("S1"), messages=SECOND_TURN)
     clock.now += 1
-    _call(c, mode, system=_system("S2"), messages=FIRST_TURN)
+    _call(c, mode, system=cached_system("S2"), messages=FIRST_TURN)
 
     writes = {
         cause: telemetry.value("anthropic.cache.writes", anthropic__cache__write_cause=cause)
@@ -108,8 +105,8 @@ def test_each_cause_driven_and_summed_over_causes_equals_the_writes(
 
 def test_calls_that_write_nothing_record_no_cause(telemetry: Any) -> None:
     c = sdk.client(FakeAnthropic(), False)
-    sdk.create(c, system=_system("S"), messages=FIRST_TURN)
-    sdk.create(c, system=_system("S"), messages=FIRST_TURN)  # reads all 110, writes nothing
+    sdk.create(c, system=cached_system("S"), messages=FIRST_TURN)
+    sdk.create(c, system=cached_system("S"), messages=FIRST_TURN)  # reads all 110, writes nothing
     sdk.create(c, messages=[{"role": "user", "content": "no cache_control"}])
     assert [(dict(p.attributes), p.value) for p in telemetry.points("anthropic.cache.writes")] == [
         ({"gen_ai.request.model": sdk.MODEL, "anthropic.cache.write_cause": "new_system"}, 110)
@@ -118,19 +115,8 @@ def test_calls_that_write_nothing_record_no_cause(telemetry: Any) -> None:
 
 
 def _ab_traffic(telemetry: Any, is_async: bool, variant_in_system: bool) -> dict[str, float]:
-    # As in test_cache_variants: 200 calls 100 s apart on the fake's clock, 100-token system prompts
-    # with a 5-minute breakpoint, the variant either in the system prompt or in the user message.
-    clock = Clock()
-    c = sdk.client(FakeAnthropic(clock=clock), is_async)
-    for i in range(200):
-        variant = f"Variant {i % 4}: classify the ticket."
-        if variant_in_system:
-            sdk.create(c, system=_system(variant), messages=[{"role": "user", "content": "ticket"}])
-        else:
-            sdk.create(
-                c, system=_system("Classify the ticket."), messages=[{"role": "user", "content": variant}]
-            )
-        clock.now += 100
+    # The traffic test_cache_variants reads the gauge from (tests/integration/ab_test.py).
+    send_ab_test(is_async, variant_in_system)
     found = {
         cause: telemetry.value("anthropic.cache.writes", anthropic__cache__write_cause=cause)
         for cause in semconv.WRITE_CAUSES
@@ -185,14 +171,14 @@ def test_the_apis_diagnosis_beside_ours_on_the_span(
     first = sdk.create(
         c,
         tools=[TOOL],
-        system=_system("S1"),
+        system=cached_system("S1"),
         messages=FIRST_TURN,
         extra_body={"diagnostics": {"previous_message_id": None}},
     )
     _call(
         c,
         mode,
-        system=_system("S2"),
+        system=cached_system("S2"),
         messages=FIRST_TURN,
         extra_body={"diagnostics": {"previous_message_id": first.id}},
     )
@@ -213,7 +199,7 @@ def test_the_beta_call_with_the_sdks_own_parameter(telemetry: Any) -> None:
     message = c.beta.messages.create(
         model=sdk.MODEL,
         max_tokens=8,
-        system=_system("S"),
+        system=cached_system("S"),
         messages=FIRST_TURN,
         diagnostics={"previous_message_id": "msg_gone"},
         betas=["cache-diagnosis-2026-04-07"],
