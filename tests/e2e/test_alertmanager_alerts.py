@@ -14,7 +14,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class Webhook:
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.url = ""  # set once served
         received = self.received
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,11 +49,7 @@ class Webhook:
             def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", prom.free_port()), Handler)
-        # server_close() then joins the handler threads: no connection is left for the collector to find.
-        self.server.daemon_threads = False
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.handler = Handler
 
     def alerts(self) -> list[dict[str, Any]]:
         return [alert for note in list(self.received) for alert in note["alerts"]]
@@ -61,13 +58,9 @@ class Webhook:
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:
     hook = Webhook()
-    hook.thread.start()
-    try:
+    with prom.http_receiver(hook.handler) as url:
+        hook.url = url + "/alerts"
         yield hook
-    finally:
-        hook.server.shutdown()
-        hook.server.server_close()
-        hook.thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +102,7 @@ def _app(
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        prom.stop(process)
 
 
 # -- 1. app -> OTLP/HTTP wire --------------------------------------------------------------------------
@@ -135,22 +128,16 @@ class OtlpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", prom.free_port()), Handler)
-        self.server.daemon_threads = False
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.handler = Handler
+        self.url = ""  # set once served
 
 
 @pytest.fixture
 def otlp_receiver() -> Iterator[OtlpReceiver]:
     receiver = OtlpReceiver()
-    receiver.thread.start()
-    try:
+    with prom.http_receiver(receiver.handler) as url:
+        receiver.url = url
         yield receiver
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
-        receiver.thread.join(timeout=5)
 
 
 def _sums(requests: list[Any], name: str) -> dict[tuple[tuple[str, str], ...], float]:
