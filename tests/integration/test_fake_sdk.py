@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,10 +13,11 @@ from typing import Any, Callable
 import anthropic
 import pytest
 from anthropic_otel.fake import FakeAnthropic, Fault
-from anthropic_otel.fake.server import make_server
 from anthropic_otel.fake.transport import resolve_lib
 
 from tests.polling import wait_for
+
+from .served import fake_over_http
 
 HTTP = importlib.import_module(resolve_lib())  # httpx2 for SDK >= 1.0, httpx before
 TEXT = "This is a fake reply. This is a fake reply."  # the default 12-token reply
@@ -274,24 +274,11 @@ def test_slow_first_byte_delays_the_stream(fake: FakeAnthropic) -> None:
 # -- over real HTTP ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_real_server_over_http() -> None:
     fake = FakeAnthropic()
-    port = _free_port()
-    server = make_server(fake, port=port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: bool(server.started), 5.0)
+    with fake_over_http(fake) as url:
         # Closed at the end: its pooled sockets, some cut by faults, must not be left to the collector.
-        with anthropic.Anthropic(
-            api_key="test", base_url=f"http://127.0.0.1:{port}", max_retries=2
-        ) as client:
+        with anthropic.Anthropic(api_key="test", base_url=url, max_retries=2) as client:
             msg = client.messages.create(**ARGS)
             assert msg.content[0].text == TEXT and msg.usage.output_tokens == 12  # type: ignore[union-attr]
             with client.messages.stream(**ARGS) as stream:
@@ -313,7 +300,3 @@ def test_real_server_over_http() -> None:
                         pass
             assert time.monotonic() - start < 2.0
         assert [r.status for r in fake.log] == [200, 200, 529, 200, 200, None, None, 200]
-    finally:
-        server.should_exit = True
-        thread.join(5.0)
-    assert not thread.is_alive()

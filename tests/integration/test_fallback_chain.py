@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from typing import Any
 
@@ -11,11 +10,9 @@ import anthropic
 import pytest
 from anthropic_otel import AnthropicInstrumentor, FallbackChain, Step
 from anthropic_otel.fake import FakeAnthropic
-from anthropic_otel.fake.server import make_server
-
-from tests.polling import wait_for
 
 from . import chains, sdk
+from .served import fake_over_http
 
 CHAIN = FallbackChain([Step(model, max_retries=n) for model, n in chains.CHAIN], canned=chains.CANNED_TEXT)
 
@@ -176,27 +173,10 @@ def test_threads_running_chains_do_not_mix(telemetry: Any) -> None:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_over_real_http(telemetry: Any) -> None:
-    fake = FakeAnthropic()
-    port = _free_port()
-    server = make_server(fake, port=port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: bool(server.started), 5.0)
-        with anthropic.Anthropic(api_key="test", base_url=f"http://127.0.0.1:{port}") as client:
-            assert _answer(_run(CHAIN, client, chains.script(3))) == chains.CANNED_TEXT
-            assert chains.hand_written(client, chains.script(2)) == chains.THIRD
-    finally:
-        server.should_exit = True
-        thread.join(5.0)
-    assert not thread.is_alive()
+    with fake_over_http(FakeAnthropic()) as url, anthropic.Anthropic(api_key="test", base_url=url) as client:
+        assert _answer(_run(CHAIN, client, chains.script(3))) == chains.CANNED_TEXT
+        assert chains.hand_written(client, chains.script(2)) == chains.THIRD
     # Helper (canned branch) then hand-written (step3 branch).
     assert chains.hops(telemetry) == {
         (chains.FIRST, chains.SECOND, "overloaded"): 2,

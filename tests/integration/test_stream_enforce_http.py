@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import select
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,14 +22,12 @@ import anthropic
 import pytest
 from anthropic_otel import partial_text
 from anthropic_otel.fake import FakeAnthropic, reply_text
-from anthropic_otel.fake.server import make_server
 from anthropic_otel.fake.transport import resolve_lib
 from anthropic_otel.state._sockets import response_socket
 from anthropic_otel.state.closing import closer
 
-from tests.polling import wait_for
-
 from . import sdk
+from .served import fake_over_http
 
 HTTP = importlib.import_module(resolve_lib())  # httpx2 for SDK >= 1.0, httpx before
 SILENCE_S = 15.0  # the server's own silence: the old code kept the caller blocked this long
@@ -44,33 +41,20 @@ ARGS: dict[str, Any] = {
 API = pytest.mark.parametrize("api", ["create", "helper"])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def base_url() -> Iterator[str]:
     """The fake API on a fresh localhost port; its hang ends by itself after SILENCE_S.
 
     Teardown does not wait for that silence: closing the fake releases a hang at once."""
     fake = FakeAnthropic()
-    port = _free_port()
-    server = make_server(fake, port=port)
-    thread = threading.Thread(target=server.run, daemon=True)
     silence_ends = threading.Timer(SILENCE_S, fake.close)
     silence_ends.daemon = True
-    thread.start()
     silence_ends.start()
     try:
-        wait_for(lambda: bool(server.started), 5.0)
-        yield f"http://127.0.0.1:{port}"
+        with fake_over_http(fake) as url:  # its shutdown closes the fake first
+            yield url
     finally:
         silence_ends.cancel()
-        server.should_exit = True  # its shutdown closes the fake first
-        thread.join(5.0)
-    assert not thread.is_alive()
 
 
 @pytest.fixture
