@@ -238,14 +238,9 @@ def premium_calls(reader: Any) -> list[dict[str, Any]]:
     """Per model and billing (service tier, speed, inference region): what the calls billed away
     from standard rates cost, as `anthropic.cost.billing.usd` counted them."""
     billing = semconv.ANTHROPIC_COST_BILLING.attributes[1:]
-    return [
-        {
-            "model": attrs[MODEL],
-            "billed": {name.rsplit(".", 1)[-1]: attrs[name] for name in billing},
-            "cost": value,
-        }
-        for attrs, value in (
-            (dict(key), value)
-            for key, value in sorted(collect(reader).get(semconv.ANTHROPIC_COST_BILLING.name, {}).items())
-        )
-    ]
+    rows = []
+    for key, value in sorted(collect(reader).get(semconv.ANTHROPIC_COST_BILLING.name, {}).items()):
+        attrs = dict(key)
+        billed = {name.rsplit(".", 1)[-1]: attrs[name] for name in billing}
+        rows.append({"model": attrs[MODEL], "billed": billed, "cost": value})
+    return rows
