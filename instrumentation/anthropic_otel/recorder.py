@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Final
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -123,42 +123,24 @@ class Sum:
         return [Observation(value, attributes) for attributes, value in entries]
 
 
-class _ModelGauge:
-    """A gauge per model read from `source` when the SDK collects (`{model: value}`)."""
+class _Gauge:
+    """A gauge read from `source` when the SDK collects: `{key: value}`, the key the values of the
+    instrument's attributes (a tuple, or the value itself for a single attribute such as the model)."""
 
-    __slots__ = ("source",)
+    __slots__ = ("source", "attributes")
 
-    def __init__(self) -> None:
-        self.source: Callable[[], dict[str, int]] | None = None
-
-    def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
-        source = self.source
-        if source is None:
-            return []
-        return [
-            Observation(value, _cut_model({semconv.GEN_AI_REQUEST_MODEL: model}))
-            for model, value in source().items()
-        ]
-
-
-class _ModelKindGauge:
-    """A gauge per (model, rate-limit kind) read from `source` when the SDK collects."""
-
-    __slots__ = ("source",)
-
-    def __init__(self) -> None:
-        self.source: Callable[[], dict[tuple[str, str], float]] | None = None
+    def __init__(self, attributes: tuple[str, ...]) -> None:
+        self.source: Callable[[], Mapping[Any, float]] | None = None
+        self.attributes = attributes
 
     def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
         source = self.source
         if source is None:
             return []
+        names = self.attributes
         return [
-            Observation(
-                value,
-                _cut_model({semconv.GEN_AI_REQUEST_MODEL: model, semconv.ANTHROPIC_RATELIMIT_KIND: kind}),
-            )
-            for (model, kind), value in source().items()
+            Observation(value, _cut_model(dict(zip(names, key if isinstance(key, tuple) else (key,)))))
+            for key, value in source().items()
         ]
 
 
@@ -185,9 +167,7 @@ class Histogram:
 _SUMS: weakref.WeakKeyDictionary[Meter, dict[str, Sum]] = weakref.WeakKeyDictionary()
 _SUMS_LOCK = threading.Lock()
 # Likewise one gauge per (meter, instrument), its source replaced by each instrument().
-_GAUGES: weakref.WeakKeyDictionary[Meter, dict[str, _ModelGauge | _ModelKindGauge]] = (
-    weakref.WeakKeyDictionary()
-)
+_GAUGES: weakref.WeakKeyDictionary[Meter, dict[str, _Gauge]] = weakref.WeakKeyDictionary()
 
 
 def _reset_after_fork() -> None:
@@ -376,16 +356,12 @@ class Recorder:
         def updown(spec: semconv.Instrument) -> Sum:
             return observed(spec, meter.create_observable_up_down_counter)
 
-        def gauge(
-            spec: semconv.Instrument,
-            source: Callable[[], Any],
-            kind: type[_ModelGauge] | type[_ModelKindGauge] = _ModelGauge,
-        ) -> None:
+        def gauge(spec: semconv.Instrument, source: Callable[[], Mapping[Any, float]]) -> None:
             with _SUMS_LOCK:
                 gauges = _GAUGES.setdefault(meter, {})
                 found = gauges.get(spec.name)
                 if found is None:
-                    found = gauges[spec.name] = kind()
+                    found = gauges[spec.name] = _Gauge(spec.attributes)
                     meter.create_observable_gauge(
                         spec.name, callbacks=[found.observe], unit=spec.unit, description=spec.description
                     )
@@ -448,7 +424,7 @@ class Recorder:
                 ),
                 ratelimits,
             ):
-                gauge(spec, source, _ModelKindGauge)
+                gauge(spec, source)
         self._ratelimit_header_errors = counter(semconv.ANTHROPIC_OTEL_RATELIMIT_HEADER_ERRORS)
         # Synchronous: rare, and reported from wherever a failure is caught.
         self._internal_errors = meter.create_counter(
