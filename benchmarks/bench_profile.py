@@ -25,6 +25,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "instrumentation"))
 
 PATHS = {
+    "create-bare": ("bare", "create"),
+    "create-sdk-tracing": ("sdk-tracing", "create"),
     "create-metrics": ("ours-metrics", "create"),
     "create-full": ("ours-full", "create"),
     "stream-metrics": ("ours-metrics", "stream"),

@@ -8,7 +8,9 @@ attribute dicts once per distinct set: the hot path allocates nothing that could
 Counters and up-down counters are summed here (`Sum`) and handed to the SDK through observable
 instruments when it collects: a synchronous SDK counter validates and hashes the attributes on
 every add (several microseconds each, ten adds per call), a `Sum` does one dict update.
-Histograms stay synchronous: the API has no observable histogram.
+Histograms stay synchronous (the API has no observable histogram); a finished call reaches them
+through `_pending`, off the calling thread, and every observable callback here drains `_pending`
+before it reports, so a collection misses nothing that ended before it.
 
 What enters an instrument is bounded: amounts must be finite and below `MAX_AMOUNT`, a `Sum`
 keeps at most `MAX_SERIES` attribute sets apart (the rest share one overflow series), and model
@@ -17,16 +19,19 @@ strings in attributes are cut to `MAX_MODEL_CHARS`.
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Final
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import Attributes
 
 from . import _guard, semconv
+from ._pending import PENDING
 
 if TYPE_CHECKING:
     from .extract.usage import Usage
@@ -116,6 +121,7 @@ class Sum:
         return series
 
     def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        PENDING.drain()
         with self._lock:
             entries = [(attributes, value) for attributes, value in self._series.values()]
             if self._overflow is not None:
@@ -134,6 +140,7 @@ class _Gauge:
         self.attributes = attributes
 
     def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        PENDING.drain()
         source = self.source
         if source is None:
             return []
@@ -148,18 +155,26 @@ class Histogram:
     """A synchronous SDK histogram that refuses non-finite and absurd values.
 
     Its attribute sets are bounded by the SDK's own cardinality limit (overflow series past it).
+    `context` is the context the value belongs to (recorded later, elsewhere): the SDK's exemplar
+    filter reads the span from it. opentelemetry-api < 1.28 takes no context (and has no exemplars).
     """
 
-    __slots__ = ("_record",)
+    __slots__ = ("_record", "_takes_context")
 
     def __init__(self, histogram: Any) -> None:
         self._record = histogram.record
+        try:
+            self._takes_context = "context" in inspect.signature(histogram.record).parameters
+        except (TypeError, ValueError):
+            self._takes_context = False
 
-    def record(self, amount: float, attributes: Attributes = None) -> None:
-        if _MIN_AMOUNT <= amount <= MAX_AMOUNT:
-            self._record(amount, attributes)
-        else:
+    def record(self, amount: float, attributes: Attributes = None, context: Context | None = None) -> None:
+        if not _MIN_AMOUNT <= amount <= MAX_AMOUNT:
             _refuse("histogram", amount)
+        elif context is not None and self._takes_context:
+            self._record(amount, attributes, context=context)
+        else:
+            self._record(amount, attributes)
 
 
 # One Sum per (meter, instrument): a second `instrument()` with the same meter provider gets the
@@ -460,22 +475,25 @@ class Recorder:
         first_chunk_s: float | None,
         usage: Usage | None,
         cost: CallCost | None,
+        context: Context | None = None,
     ) -> None:
-        """One logical call ended (all its attempts, and its whole stream)."""
-        self._duration.record(duration_s, self._by_operation.get(model, error_type))
+        """One logical call ended (all its attempts, and its whole stream); `context`: the caller's
+        when it ended, for exemplars, should this run elsewhere."""
+        self._duration.record(duration_s, self._by_operation.get(model, error_type), context)
         self._requests.add(1, self._by_request.get(model, error_type, stream))
         if first_chunk_s is not None:
-            self._time_to_first_chunk.record(first_chunk_s, self._by_operation.get(model, None))
+            self._time_to_first_chunk.record(first_chunk_s, self._by_operation.get(model, None), context)
         if usage is not None and usage.malformed:
             # The request's outcome stands; its impossible token counts are left out of every
             # token, cost and histogram series (one would poison the cumulative counters for good).
             self._usage_malformed.add(1, self._by_model.get(model))
             return
         if self.genai_latest:
-            self._genai_latest_usage(model, error_type, usage)
+            self._genai_latest_usage(model, error_type, usage, context)
         elif usage is not None:
-            self._token_usage.record(usage.total_input, self._by_token_usage.get(model, semconv.TOKEN_INPUT))
-            self._token_usage.record(usage.output, self._by_token_usage.get(model, semconv.TOKEN_OUTPUT))
+            token_usage = self._token_usage
+            token_usage.record(usage.total_input, self._by_token_usage.get(model, semconv.TOKEN_INPUT), context)
+            token_usage.record(usage.output, self._by_token_usage.get(model, semconv.TOKEN_OUTPUT), context)
         if usage is None:
             return
         for token_type, count in usage.by_type():
@@ -492,13 +510,15 @@ class Recorder:
             billing = (usage.service_tier, usage.speed, usage.inference_geo)
             self._cost_billing.add(cost.total, self._by_billing.get(model, *billing))
 
-    def _genai_latest_usage(self, model: str, error_type: str | None, usage: Usage | None) -> None:
+    def _genai_latest_usage(
+        self, model: str, error_type: str | None, usage: Usage | None, context: Context | None
+    ) -> None:
         """The newest GenAI token metrics: a call without usage (it failed) is recorded as 0."""
         total_input = usage.total_input if usage is not None else 0
         output = usage.output if usage is not None else 0
         by_operation = self._by_operation.get(model, error_type)
-        self._input_tokens.record(total_input, by_operation)
-        self._output_tokens.record(output, by_operation)
+        self._input_tokens.record(total_input, by_operation, context)
+        self._output_tokens.record(output, by_operation, context)
         by_modality = self._by_modality.get(model)
         self._usage_input.add(total_input, by_modality)
         self._usage_output.add(output, by_modality)

@@ -13,18 +13,20 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from .. import semconv
 from .._guard import guard
+from .._pending import PENDING
 from .._runtime import Runtime
 from ..dedup.detector import Ticket
 from ..extract.cache_diagnosis import cache_miss_reason
 from ..extract.content import capped, is_sentinel, to_json
 from ..extract.errors import api_error_message, maybe_billed, retry_after_seconds, status_error_type
 from ..extract.errors import error_type as classify
-from ..extract.ratelimit import exhausted_kind
+from ..extract.ratelimit import exhausted_kind, rate_limits
 from ..extract.usage import Usage, usage_from_message
 from ..pricing import CallCost
 from . import hops
@@ -199,10 +201,8 @@ class CallState:
         self, status: int, headers: Mapping[str, str], error_body: bytes | None
     ) -> dict[str, Any] | None:
         """Headroom for the gauges; for an error, what the attempt event adds: `x-should-retry`, and
-        on a 429 the limit it hit."""
-        limits, garbled = self.runtime.ratelimits.seen(self.model, headers)
-        if garbled:
-            self.runtime.recorder.ratelimit_headers_garbled(self.model, garbled)
+        on a 429 the limit it hit. The gauges read the headers off the calling thread, in order."""
+        PENDING.put(self._ratelimits_seen, headers)
         if status < 400:
             return None
         extra: dict[str, Any] = {}
@@ -210,10 +210,15 @@ class CallState:
         if should_retry in ("true", "false"):
             extra[semconv.ANTHROPIC_ATTEMPT_SHOULD_RETRY] = should_retry == "true"
         if status == 429:
-            kind = exhausted_kind(limits, api_error_message(error_body))
+            kind = exhausted_kind(rate_limits(headers)[0], api_error_message(error_body))
             if kind is not None:
                 extra[semconv.ANTHROPIC_ATTEMPT_RATELIMIT_EXHAUSTED] = kind
         return extra
+
+    def _ratelimits_seen(self, headers: Mapping[str, str]) -> None:
+        garbled = self.runtime.ratelimits.seen(self.model, headers)[1]
+        if garbled:
+            self.runtime.recorder.ratelimit_headers_garbled(self.model, garbled)
 
     def attempt_failed(self, err: BaseException) -> None:
         """An attempt got no response (timeout, dropped connection, ...)."""
@@ -375,8 +380,8 @@ class CallState:
                 error_type = classify(error)
         with guard("call.enrich_span"):
             self.enrich_span()
-        with guard("call.record"):
-            self._record(error_type)
+        # The metrics (and model fit, which prices the call) are recorded off the calling thread.
+        PENDING.put(self._record, error_type, time.perf_counter() - self.start, otel_context.get_current())
         with guard("call.system_variants"):
             self._note_system_variant()
         usage = self.usage
@@ -386,9 +391,6 @@ class CallState:
         if error_type is not None:
             with guard("hops.failed"):
                 hops.call_failed(self, error, error_type)
-        if error_type is None and self.runtime.model_fit is not None:
-            with guard("call.model_fit"):
-                self._note_model_fit()
         if self.dedup is not None:
             with guard("dedup.settle"):
                 self._settle_dedup(self.dedup, failed=error_type is not None)
@@ -401,17 +403,22 @@ class CallState:
                     )
                 self.span.end()
 
-    def _record(self, error_type: str | None) -> None:
+    def _record(self, error_type: str | None, duration_s: float, context: otel_context.Context) -> None:
         first_chunk_at = self.first_chunk_at
-        self.runtime.recorder.call_ended(
-            self.model,
-            self.stream,
-            error_type,
-            time.perf_counter() - self.start,
-            first_chunk_at - self.start if self.stream and first_chunk_at is not None else None,
-            self.usage,
-            self.cost(),
-        )
+        with guard("call.record"):
+            self.runtime.recorder.call_ended(
+                self.model,
+                self.stream,
+                error_type,
+                duration_s,
+                first_chunk_at - self.start if self.stream and first_chunk_at is not None else None,
+                self.usage,
+                self.cost(),
+                context,
+            )
+        if error_type is None and self.runtime.model_fit is not None:
+            with guard("call.model_fit"):
+                self._note_model_fit()
 
     def _note_system_variant(self) -> None:
         usage = self.usage

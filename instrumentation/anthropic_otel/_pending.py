@@ -1,0 +1,105 @@
+"""Work handed off by the application's thread: the metrics of a finished call, a response's rate-limit headers.
+
+Recording a call's metrics costs tens of microseconds inside the OTel SDK (three histogram records
+that each validate and hash their attributes). None of it changes what the application gets back, so
+the calling thread only appends the work to a queue. A worker thread runs it once a batch has built
+up, and the recorder's observable callbacks run whatever is left before they report, so every
+collection sees, exactly, every call that ended before it. First in, first out, one drainer at a
+time: a gauge's "last value" is the last response's. Bounded: past `MAX_PENDING` queued items the
+calling thread runs the oldest itself, so a stalled worker cannot grow memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from typing import Any, Callable, Final
+
+from ._guard import report
+
+# Items that wake the worker: a batch amortises the thread switch over many calls.
+BATCH: Final = 256
+# Past this many queued items the calling thread helps (one item per item it adds).
+MAX_PENDING: Final = 16 * BATCH
+
+
+class Pending:
+    __slots__ = ("_queue", "_drain_lock", "_wake", "_worker", "_start_lock")
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[tuple[Callable[..., None], tuple[Any, ...]]] = collections.deque()
+        # Reentrant: work that ends up collecting (a test's reader inside a callback) must not deadlock.
+        self._drain_lock = threading.RLock()
+        self._wake = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def put(self, work: Callable[..., None], *args: Any) -> None:
+        """Run `work(*args)` later, before the next collection; exceptions are reported, never raised."""
+        queue = self._queue
+        queue.append((work, args))
+        size = len(queue)
+        if size >= BATCH:
+            if size > MAX_PENDING:
+                self._run_one(blocking=False)  # the worker is behind: help, unless it is running one
+            elif not self._wake.is_set():
+                self._wake_worker()
+
+    def drain(self) -> None:
+        """Run everything queued so far, in order (the recorder's callbacks call this first)."""
+        while self._run_one():
+            pass
+        # The worker may still be running the last item it took: its result belongs to this collection.
+        with self._drain_lock:
+            pass
+
+    def _run_one(self, blocking: bool = True) -> bool:
+        """Take the oldest item and run it, both under the lock, so items run one at a time in order."""
+        if not self._drain_lock.acquire(blocking):
+            return False
+        try:
+            try:
+                work, args = self._queue.popleft()
+            except IndexError:
+                return False
+            try:
+                work(*args)
+            except Exception as err:
+                report("pending." + getattr(work, "__qualname__", "work"), err)
+            return True
+        finally:
+            self._drain_lock.release()
+
+    def _wake_worker(self) -> None:
+        worker = self._worker
+        if worker is None or not worker.is_alive():
+            with self._start_lock:
+                worker = self._worker
+                if worker is None or not worker.is_alive():
+                    try:
+                        worker = threading.Thread(target=self._run, name="anthropic-otel-pending", daemon=True)
+                        worker.start()
+                    except RuntimeError:  # interpreter shutting down: the caller's thread does the work
+                        self.drain()
+                        return
+                    self._worker = worker
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            self.drain()
+
+    def reset(self) -> None:
+        """Empty, with fresh locks and no worker: a forked child starts from zero (the parent's
+        pending work is the parent's, and a lock held at fork time would never be released)."""
+        Pending.__init__(self)
+
+
+# One per process: every recorder's callbacks drain it, whichever instrument() queued the work.
+PENDING: Final = Pending()
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=PENDING.reset)
