@@ -2,7 +2,8 @@
 
 The parent names the variant and the stream size on the command line, then sends one JSON line per block
 (`{"workload": ..., "calls": n, "warmup": k}`) and reads back one JSON line with the wall time of each timed
-call in nanoseconds. Everything the variant installs (global providers, instrumentors, settings from the
+call in nanoseconds and the process's CPU time over the block, every thread and one metric collection at its
+end included. Everything the variant installs (global providers, instrumentors, settings from the
 environment) is done before the first block, so every block of every round measures the same state. Run
 with `PYTHONPATH` holding the package's `instrumentation/` folder: the fake API is imported from there,
 in every venv; nothing of `anthropic_otel` is patched in unless the variant instruments with it.
@@ -226,8 +227,12 @@ def main() -> int:
             break
         variant.time_block(request["workload"], request["warmup"])
         gc.collect()
+        cpu_started = time.process_time_ns()
         times = variant.time_block(request["workload"], request["calls"])
-        reply.write(json.dumps({"ns": times}) + "\n")
+        # What the block cost the process, the work left to other threads and to the next collection
+        # included (a reader collects every minute or so): every thread's CPU, then one collection.
+        variant.reader.collect()
+        reply.write(json.dumps({"ns": times, "cpu_ns": time.process_time_ns() - cpu_started}) + "\n")
         reply.flush()
     return 0
 

@@ -9,7 +9,7 @@ Counters and up-down counters are summed here (`Sum`) and handed to the SDK thro
 instruments when it collects: a synchronous SDK counter validates and hashes the attributes on
 every add (several microseconds each, ten adds per call), a `Sum` does one dict update.
 Histograms stay synchronous (the API has no observable histogram); a finished call reaches them
-through `_pending`, off the calling thread, and every observable callback here drains `_pending`
+through `_deferred`, off the calling thread, and every observable callback here drains it
 before it reports, so a collection misses nothing that ended before it.
 
 What enters an instrument is bounded: amounts must be finite and below `MAX_AMOUNT`, a `Sum`
@@ -31,7 +31,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import Attributes
 
 from . import _guard, semconv
-from ._pending import PENDING
+from ._deferred import DEFERRED
 
 if TYPE_CHECKING:
     from .extract.usage import Usage
@@ -121,7 +121,7 @@ class Sum:
         return series
 
     def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
-        PENDING.drain()
+        DEFERRED.drain()
         with self._lock:
             entries = [(attributes, value) for attributes, value in self._series.values()]
             if self._overflow is not None:
@@ -140,7 +140,7 @@ class _Gauge:
         self.attributes = attributes
 
     def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
-        PENDING.drain()
+        DEFERRED.drain()
         source = self.source
         if source is None:
             return []
@@ -492,7 +492,9 @@ class Recorder:
             self._genai_latest_usage(model, error_type, usage, context)
         elif usage is not None:
             token_usage = self._token_usage
-            token_usage.record(usage.total_input, self._by_token_usage.get(model, semconv.TOKEN_INPUT), context)
+            token_usage.record(
+                usage.total_input, self._by_token_usage.get(model, semconv.TOKEN_INPUT), context
+            )
             token_usage.record(usage.output, self._by_token_usage.get(model, semconv.TOKEN_OUTPUT), context)
         if usage is None:
             return

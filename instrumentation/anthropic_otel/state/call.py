@@ -18,8 +18,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from .. import semconv
+from .._deferred import DEFERRED
 from .._guard import guard
-from .._pending import PENDING
 from .._runtime import Runtime
 from ..dedup.detector import Ticket
 from ..extract.cache_diagnosis import cache_miss_reason
@@ -202,7 +202,7 @@ class CallState:
     ) -> dict[str, Any] | None:
         """Headroom for the gauges; for an error, what the attempt event adds: `x-should-retry`, and
         on a 429 the limit it hit. The gauges read the headers off the calling thread, in order."""
-        PENDING.put(self._ratelimits_seen, headers)
+        DEFERRED.put(_note_headroom, self.runtime, self.model, headers)
         if status < 400:
             return None
         extra: dict[str, Any] = {}
@@ -214,11 +214,6 @@ class CallState:
             if kind is not None:
                 extra[semconv.ANTHROPIC_ATTEMPT_RATELIMIT_EXHAUSTED] = kind
         return extra
-
-    def _ratelimits_seen(self, headers: Mapping[str, str]) -> None:
-        garbled = self.runtime.ratelimits.seen(self.model, headers)[1]
-        if garbled:
-            self.runtime.recorder.ratelimit_headers_garbled(self.model, garbled)
 
     def attempt_failed(self, err: BaseException) -> None:
         """An attempt got no response (timeout, dropped connection, ...)."""
@@ -380,8 +375,8 @@ class CallState:
                 error_type = classify(error)
         with guard("call.enrich_span"):
             self.enrich_span()
-        # The metrics (and model fit, which prices the call) are recorded off the calling thread.
-        PENDING.put(self._record, error_type, time.perf_counter() - self.start, otel_context.get_current())
+        with guard("call.record"):
+            self._record(error_type)
         with guard("call.system_variants"):
             self._note_system_variant()
         usage = self.usage
@@ -403,22 +398,24 @@ class CallState:
                     )
                 self.span.end()
 
-    def _record(self, error_type: str | None, duration_s: float, context: otel_context.Context) -> None:
+    def _record(self, error_type: str | None) -> None:
+        """Hand the call's metrics (and model fit, which prices the call) to the deferred queue: small
+        values only, never this state, which holds the prompt. Priced already if the span shows a cost."""
         first_chunk_at = self.first_chunk_at
-        with guard("call.record"):
-            self.runtime.recorder.call_ended(
-                self.model,
-                self.stream,
-                error_type,
-                duration_s,
-                first_chunk_at - self.start if self.stream and first_chunk_at is not None else None,
-                self.usage,
-                self.cost(),
-                context,
-            )
-        if error_type is None and self.runtime.model_fit is not None:
-            with guard("call.model_fit"):
-                self._note_model_fit()
+        usage = self.usage
+        DEFERRED.put(
+            _record_call,
+            self.runtime,
+            self.model,
+            self.stream,
+            error_type,
+            time.perf_counter() - self.start,
+            first_chunk_at - self.start if self.stream and first_chunk_at is not None else None,
+            usage,
+            self._cost if usage is not None and usage is self._priced else _UNPRICED,
+            error_type is None and not self.incomplete,
+            otel_context.get_current(),
+        )
 
     def _note_system_variant(self) -> None:
         usage = self.usage
@@ -451,16 +448,6 @@ class CallState:
         if cause is not None and usage is not None:
             self.runtime.recorder.cache_written(self.model, cause, usage.cache_write)
 
-    def _note_model_fit(self) -> None:
-        """A successful, complete call: model fit decides whether its short output ran on a pricier model."""
-        model_fit = self.runtime.model_fit
-        usage = self.usage
-        if model_fit is None or usage is None or self.incomplete:
-            return
-        cost = self.cost()
-        if cost is not None:
-            model_fit.call_succeeded(self.model, usage, cost)
-
     def _status_description(self, error: BaseException | None, kind: str) -> str:
         """The error type and HTTP status: the API's message can quote the prompt back, so it is
         content, shown only when content capture is on."""
@@ -480,6 +467,42 @@ class CallState:
             detector.fail(ticket)
         else:
             detector.complete(ticket, usage.total_input + usage.output)
+
+
+# Not priced yet: priced off the calling thread (None is a price too: the model has none).
+_UNPRICED: Any = object()
+
+
+def _record_call(
+    runtime: Runtime,
+    model: str,
+    stream: bool,
+    error_type: str | None,
+    duration_s: float,
+    first_chunk_s: float | None,
+    usage: Usage | None,
+    cost: Any,
+    succeeded: bool,
+    context: otel_context.Context,
+) -> None:
+    """A finished call's metrics, and model fit for a successful, complete call (deferred work)."""
+    if cost is _UNPRICED:
+        cost = runtime.prices.cost(usage, model) if usage is not None and not usage.malformed else None
+    with guard("call.record"):
+        runtime.recorder.call_ended(
+            model, stream, error_type, duration_s, first_chunk_s, usage, cost, context
+        )
+    model_fit = runtime.model_fit
+    if succeeded and model_fit is not None and usage is not None and cost is not None:
+        with guard("call.model_fit"):
+            model_fit.call_succeeded(model, usage, cost)
+
+
+def _note_headroom(runtime: Runtime, model: str, headers: Mapping[str, str]) -> None:
+    """A response's rate-limit headers, for the headroom gauges (deferred work)."""
+    garbled = runtime.ratelimits.seen(model, headers)[1]
+    if garbled:
+        runtime.recorder.ratelimit_headers_garbled(model, garbled)
 
 
 def _field(obj: Any, name: str) -> Any:
