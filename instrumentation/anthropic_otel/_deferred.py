@@ -1,4 +1,4 @@
-"""Work handed off by the application's thread: the metrics of a finished call, a response's rate-limit headers.
+"""Work handed off by the application's thread: recording a finished call's metrics.
 
 Recording a call's metrics costs tens of microseconds inside the OTel SDK (three histogram records
 that each validate and hash their attributes). None of it changes what the application gets back, so

@@ -11,7 +11,7 @@ that is not counting down) is not a reset time and is left out, uncounted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Final, NamedTuple
@@ -40,37 +40,62 @@ class RateLimit(NamedTuple):
     reset_time: float | None  # Unix seconds
 
 
-# Every header name a limit comes in (lower case) -> (kind, field): one lookup per header instead of
-# parsing each name. Other `anthropic-*` headers (organization id, ...) miss and are passed over.
+# Every header name a limit comes in (lower case) -> (kind, index of the field in `_FIELDS`): one lookup
+# per header instead of parsing each name. Other `anthropic-*` headers (organization id, ...) miss.
 _NAMES: Final = {
-    f"{prefix}{kind.replace('_', '-')}-{field}": (kind_prefix + kind, field)
+    f"{prefix}{kind.replace('_', '-')}-{field}": (kind_prefix + kind, index)
     for prefix, kind_prefix in _FAMILIES.items()
     for kind in _BASE_KINDS
-    for field in _FIELDS
+    for index, field in enumerate(_FIELDS)
 }
 _RAW_NAMES: Final = {name.encode("latin-1"): known for name, known in _NAMES.items()}
+_RESET: Final = _FIELDS.index("reset")
 
 
 def rate_limits(headers: Mapping[str, str]) -> tuple[list[RateLimit], int]:
     """Every limit the headers announce, in a stable order, and how many values did not parse.
 
-    Runs on every attempt's response: each header name is matched by one dict lookup, as the bytes
-    httpx keeps (counts parse from bytes as they are; only a reset is decoded)."""
-    found: dict[str, dict[str, str | bytes]] = {}
-    for known, value in _limit_headers(headers):
-        kind, field = known
-        fields = found.get(kind)
-        if fields is None:
-            fields = found[kind] = {}
-        fields[field] = value
+    Runs on every attempt's response, so it is one loop: each header name is matched by one dict
+    lookup, as the bytes httpx keeps (counts parse from bytes as they are; a reset is parsed once per
+    distinct string)."""
+    found: dict[str, list[str | bytes | None]] = {}
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):  # httpx's Headers: (name, value) bytes as received
+        get = _RAW_NAMES.get
+        for name, value in raw:
+            known = get(name)
+            if known is None:
+                if name[:10].lower() != b"anthropic-":
+                    continue
+                known = get(name.lower())  # a server that capitalises its header names
+                if known is None:
+                    continue
+            fields = found.get(known[0])
+            if fields is None:
+                fields = found[known[0]] = [None, None, None]
+            fields[known[1]] = value
+    else:
+        for name, value in headers.items():
+            known = _NAMES.get(name.lower())
+            if known is not None:
+                fields = found.get(known[0])
+                if fields is None:
+                    fields = found[known[0]] = [None, None, None]
+                fields[known[1]] = value
     bad = 0
     limits = []
-    for kind in sorted(found):
-        fields = found[kind]
-        limit, bad_limit = _count(fields.get("limit"))
-        remaining, bad_remaining = _count(fields.get("remaining"))
-        reset, bad_reset = _reset_time(fields.get("reset"))
-        bad += bad_limit + bad_remaining + bad_reset
+    for kind in sorted(found) if len(found) > 1 else found:
+        raw_limit, raw_remaining, raw_reset = found[kind]
+        limit = remaining = reset = None
+        if raw_limit is not None:
+            limit = _count(raw_limit)
+            bad += limit is None
+        if raw_remaining is not None:
+            remaining = _count(raw_remaining)
+            bad += remaining is None
+        if raw_reset is not None:
+            reset, bad_reset = _parsed_reset_time(raw_reset)
+            bad += bad_reset
         if limit is not None or remaining is not None or reset is not None:
             limits.append(RateLimit(kind, limit, remaining, reset))
     return limits, bad
@@ -91,37 +116,12 @@ def exhausted_kind(limits: Iterable[RateLimit], message: object = None) -> str |
     return None
 
 
-def _limit_headers(headers: Mapping[str, str]) -> Iterator[tuple[tuple[str, str], str | bytes]]:
-    """((kind, field), value) of each rate-limit header, one per header line, names in any case."""
-    raw = getattr(headers, "raw", None)
-    if isinstance(raw, list):  # httpx's Headers: (name, value) bytes as received
-        for name, value in raw:
-            known = _RAW_NAMES.get(name)
-            if known is None and name[:10].lower() == b"anthropic-":
-                known = _RAW_NAMES.get(name.lower())
-            if known is not None:
-                yield known, value
-        return
-    for name, value in headers.items():
-        known = _NAMES.get(name.lower())
-        if known is not None:
-            yield known, value
-
-
-def _count(raw: str | bytes | None) -> tuple[int | None, int]:
-    if raw is None:
-        return None, 0
+def _count(raw: str | bytes) -> int | None:
     try:
-        value = int(raw.strip())
+        value = int(raw)  # int() strips surrounding whitespace itself, from str and bytes alike
     except ValueError:
-        return None, 1
-    return (value, 0) if 0 <= value <= _MAX_VALUE else (None, 1)
-
-
-def _reset_time(raw: str | bytes | None) -> tuple[float | None, int]:
-    if raw is None:
-        return None, 0
-    return _parsed_reset_time(raw)
+        return None
+    return value if 0 <= value <= _MAX_VALUE else None
 
 
 # A reset instant is announced by every response until it passes: the same few strings over and over.
