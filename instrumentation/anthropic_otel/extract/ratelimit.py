@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 # Header prefix -> the prefix of the kinds it reports (`priority_input_tokens`, ...).
 _FAMILIES: Final = {
@@ -52,36 +52,63 @@ _RAW_NAMES: Final = {name.encode("latin-1"): known for name, known in _NAMES.ite
 _RESET: Final = _FIELDS.index("reset")
 
 
-def rate_limits(headers: Mapping[str, str]) -> tuple[list[RateLimit], int]:
-    """Every limit the headers announce, in a stable order, and how many values did not parse.
+class LimitLines(NamedTuple):
+    """A response's rate-limit header lines, compact: which (kind, field index) each line is, and
+    their values joined by NUL (a header value cannot hold one). One new string, so keeping it until
+    it is parsed keeps none of the response's own objects alive."""
 
-    Runs on every attempt's response, so it is one loop: each header name is matched by one dict
-    lookup, as the bytes httpx keeps (counts parse from bytes as they are; a reset is parsed once per
-    distinct string)."""
-    found: dict[str, list[str | bytes | None]] = {}
+    known: tuple[tuple[str, int], ...]
+    values: bytes | str
+
+
+def limit_lines(headers: Mapping[str, str]) -> LimitLines | None:
+    """The rate-limit lines of `headers`, or None when there are none. The calling thread's part: one
+    dict lookup per header name, as the bytes httpx keeps; nothing is parsed."""
+    known: list[tuple[str, int]] = []
+    values: list[Any] = []
     raw = getattr(headers, "raw", None)
     if isinstance(raw, list):  # httpx's Headers: (name, value) bytes as received
         get = _RAW_NAMES.get
         for name, value in raw:
-            known = get(name)
-            if known is None:
+            found = get(name)
+            if found is None:
                 if name[:10].lower() != b"anthropic-":
                     continue
-                known = get(name.lower())  # a server that capitalises its header names
-                if known is None:
+                found = get(name.lower())  # a server that capitalises its header names
+                if found is None:
                     continue
-            fields = found.get(known[0])
-            if fields is None:
-                fields = found[known[0]] = [None, None, None]
-            fields[known[1]] = value
-    else:
-        for name, value in headers.items():
-            known = _NAMES.get(name.lower())
-            if known is not None:
-                fields = found.get(known[0])
-                if fields is None:
-                    fields = found[known[0]] = [None, None, None]
-                fields[known[1]] = value
+            known.append(found)
+            values.append(value)
+        if not known:
+            return None
+        return LimitLines(tuple(known), b"\0".join(values))
+    for name, value in headers.items():
+        found = _NAMES.get(name.lower())
+        if found is not None:
+            known.append(found)
+            values.append(value)
+    if not known:
+        return None
+    return LimitLines(tuple(known), "\0".join(values))
+
+
+def rate_limits(headers: Mapping[str, str]) -> tuple[list[RateLimit], int]:
+    """Every limit the headers announce, in a stable order, and how many values did not parse."""
+    lines = limit_lines(headers)
+    return parse_lines(lines) if lines is not None else ([], 0)
+
+
+def parse_lines(lines: LimitLines) -> tuple[list[RateLimit], int]:
+    """The limits of `lines`, in a stable order, and how many values did not parse (counts parse
+    from bytes as they are; a reset is parsed once per distinct string)."""
+    found: dict[str, list[str | bytes | None]] = {}
+    joined = lines.values
+    values: list[Any] = joined.split(b"\0") if isinstance(joined, bytes) else joined.split("\0")
+    for (kind, index), value in zip(lines.known, values):
+        fields = found.get(kind)
+        if fields is None:
+            fields = found[kind] = [None, None, None]
+        fields[index] = value
     bad = 0
     limits = []
     for kind in sorted(found) if len(found) > 1 else found:

@@ -26,7 +26,7 @@ from ..extract.cache_diagnosis import cache_miss_reason
 from ..extract.content import capped, is_sentinel, to_json
 from ..extract.errors import api_error_message, maybe_billed, retry_after_seconds, status_error_type
 from ..extract.errors import error_type as classify
-from ..extract.ratelimit import exhausted_kind
+from ..extract.ratelimit import LimitLines, exhausted_kind, limit_lines, parse_lines
 from ..extract.usage import Usage, usage_from_message
 from ..pricing import CallCost
 from . import hops
@@ -201,11 +201,12 @@ class CallState:
         self, status: int, headers: Mapping[str, str], error_body: bytes | None
     ) -> dict[str, Any] | None:
         """Headroom for the gauges; for an error, what the attempt event adds: `x-should-retry`, and
-        on a 429 the limit it hit. Read here, not deferred: measured, keeping a response's header
-        lines alive until a collection cost the calling thread more than parsing them does."""
-        limits, garbled = self.runtime.ratelimits.seen(self.model, headers)
-        if garbled:
-            self.runtime.recorder.ratelimit_headers_garbled(self.model, garbled)
+        on a 429 the limit it hit. The gauges' lines are copied out here (one string: keeping the
+        response's own header objects queued costs the calling thread more than parsing them) and
+        parsed off the calling thread, in order."""
+        lines = limit_lines(headers)
+        if lines is not None:
+            DEFERRED.put(_note_headroom, self.runtime, self.model, lines)
         if status < 400:
             return None
         extra: dict[str, Any] = {}
@@ -213,6 +214,7 @@ class CallState:
         if should_retry in ("true", "false"):
             extra[semconv.ANTHROPIC_ATTEMPT_SHOULD_RETRY] = should_retry == "true"
         if status == 429:
+            limits = parse_lines(lines)[0] if lines is not None else []
             kind = exhausted_kind(limits, api_error_message(error_body))
             if kind is not None:
                 extra[semconv.ANTHROPIC_ATTEMPT_RATELIMIT_EXHAUSTED] = kind
@@ -499,6 +501,13 @@ def _record_call(
     if succeeded and model_fit is not None and usage is not None and cost is not None:
         with guard("call.model_fit"):
             model_fit.call_succeeded(model, usage, cost)
+
+
+def _note_headroom(runtime: Runtime, model: str, lines: LimitLines) -> None:
+    """A response's rate-limit lines, for the headroom gauges (deferred work)."""
+    garbled = runtime.ratelimits.seen(model, lines)[1]
+    if garbled:
+        runtime.recorder.ratelimit_headers_garbled(model, garbled)
 
 
 def _field(obj: Any, name: str) -> Any:

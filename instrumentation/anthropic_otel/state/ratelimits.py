@@ -1,7 +1,8 @@
 """Rate-limit headroom as this process last saw it: per model and limit kind, the last limit,
 remaining amount and announced reset time any response carried.
 
-Every attempt's response headers pass through `seen()` (success, error and stream alike); the three
+Every attempt's response's rate-limit lines pass through `seen()` (success, error and stream alike),
+off the calling thread, in order; the three
 gauges `anthropic.ratelimit.limit`, `.remaining` and `.reset_time` read `limits()`, `remaining()`
 and `reset_times()` when the SDK collects. "Last seen" is exact for a single process; a fleet shares one organisation-wide budget
 and each process reports its own last view of it. Bounded: at most `MAX_MODELS` models, and the
@@ -13,9 +14,8 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Mapping
 
-from ..extract.ratelimit import RateLimit, rate_limits
+from ..extract.ratelimit import LimitLines, RateLimit, parse_lines
 
 MAX_MODELS = 256
 Gauges = dict[tuple[str, str], float]
@@ -33,9 +33,9 @@ class RateLimits:
             ref = weakref.ref(self)
             os.register_at_fork(after_in_child=lambda: _reset_after_fork(ref))
 
-    def seen(self, model: str, headers: Mapping[str, str]) -> tuple[list[RateLimit], int]:
+    def seen(self, model: str, lines: LimitLines) -> tuple[list[RateLimit], int]:
         """Note the limits a response of `model` announced; returns them and how many values were garbled."""
-        limits, bad = rate_limits(headers)
+        limits, bad = parse_lines(lines)
         if not limits:
             return limits, bad
         with self._lock:
