@@ -8,8 +8,8 @@ package's top functions by cumulative and by own time, in µs per call. cProfile
 function call, so read the shares and the order, not the absolute µs. (Not named `profile.py`: that would
 shadow the standard library module that cProfile imports.)
 
-Run: python benchmarks/bench_profile.py [--path create-metrics|create-full|stream-metrics|stream-full|
-async-full] [--calls N (default 20000; 1000 streams)] [--dedup off|memory] [--top 15]
+Run: python benchmarks/bench_profile.py [--path create-bare|create-sdk-tracing|create-metrics|create-full|
+stream-metrics|stream-full|async-full] [--calls N (default 20000; 1000 streams)] [--dedup off|memory] [--top 15]
 """
 
 from __future__ import annotations
