@@ -1,4 +1,4 @@
-"""Work handed off by the application's thread: recording a finished call's metrics.
+"""Work handed off by the application's thread: a finished call's metrics, a response's rate-limit lines.
 
 Recording a call's metrics costs tens of microseconds inside the OTel SDK (three histogram records
 that each validate and hash their attributes). None of it changes what the application gets back, so
@@ -6,7 +6,7 @@ the calling thread only appends the work to a queue. The recorder's observable c
 queued before they report, so every collection sees, exactly, every call that ended before it; a
 worker thread runs a batch whenever `BATCH` items have built up between collections. First in, first
 out, one item at a time: a gauge's "last value" is the last response's. Items hold small values
-(counts, a usage, a context), never a request. Bounded: past `MAX_PENDING` queued items the calling
+(counts, a usage, a context, one string of header values), never a request or a response. Bounded: past `MAX_PENDING` queued items the calling
 thread runs the oldest itself, one per item it adds, so a stalled worker cannot grow memory.
 
 The work is moved, not removed: it costs the process the same CPU, less on a collection (one thread,
