@@ -6,8 +6,9 @@ the calling thread only appends the work to a queue. The recorder's observable c
 queued before they report, so every collection sees, exactly, every call that ended before it; a
 worker thread runs a batch whenever `BATCH` items have built up between collections. First in, first
 out, one item at a time: a gauge's "last value" is the last response's. Items hold small values
-(counts, a usage, a context, one string of header values), never a request or a response. Bounded: past `MAX_PENDING` queued items the calling
-thread runs the oldest itself, one per item it adds, so a stalled worker cannot grow memory.
+(counts, a usage, a context, one string of header values), never a request or a response. Bounded:
+past `MAX_PENDING` queued items the calling thread runs the oldest itself, one per item it adds, so a
+stalled worker cannot grow memory.
 
 The work is moved, not removed: it costs the process the same CPU, less on a collection (one thread,
 warm caches) and more on the worker, which contends with the application's threads for the GIL; the
