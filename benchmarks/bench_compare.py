@@ -22,8 +22,9 @@ order and, for each, every variant in a shuffled order runs a block of calls (af
 calls and a gc.collect()), so drift on the machine reaches all variants alike. Each call is timed on the
 wall clock alone. Reported per variant and workload: the median and p95 µs per call over all rounds, and
 the ratio of each to the bare SDK's in the same run; and the process's CPU time per call over each block,
-every thread and one metric collection at the block's end included (median over blocks), with its ratio. Written: `<out>/overhead.md` (table and run facts),
-`<out>/overhead.json`, `<out>/overhead.png` (needs matplotlib, the `bench` extra).
+every thread and one metric collection at the block's end included (median over blocks), with its ratio.
+Written: `<out>/overhead.md` (table and run facts), `<out>/overhead.json`, `<out>/overhead.png` (needs
+matplotlib, the `bench` extra).
 
 Run: python benchmarks/bench_compare.py [--rounds 30] [--calls 200] [--streams 10] [--events 500]
 """

@@ -24,7 +24,7 @@ from typing import Any, Callable, Final
 
 from ._guard import report
 
-# Items queued between collections that wake the worker (a few hundred calls: each queues 2).
+# Items queued between collections that wake the worker (a few hundred calls: each queues 2 or 3).
 BATCH: Final = 1024
 # Past this many queued items the calling thread helps (one item per item it adds).
 MAX_PENDING: Final = 8 * BATCH

@@ -72,7 +72,6 @@ SABOTAGE: dict[str, tuple[Any, str]] = {
     "recorder.fallback_hop": (Recorder, "fallback_hop"),
     "hops.announce": (hops, "announce"),
     "hops.label_span": (hops, "label_span"),
-    "deferred.record_call": (_call, "_record_call"),
     "deferred.note_headroom": (_call, "_note_headroom"),
     "model_fit.call_succeeded": (ModelFit, "call_succeeded"),
     "recorder.model_fit": (Recorder, "model_fit"),

@@ -49,7 +49,6 @@ _NAMES: Final = {
     for index, field in enumerate(_FIELDS)
 }
 _RAW_NAMES: Final = {name.encode("latin-1"): known for name, known in _NAMES.items()}
-_RESET: Final = _FIELDS.index("reset")
 
 
 class LimitLines(NamedTuple):

@@ -404,23 +404,27 @@ class CallState:
                 self.span.end()
 
     def _record(self, error_type: str | None) -> None:
-        """Hand the call's metrics (and model fit, which prices the call) to the deferred queue: small
-        values only, never this state, which holds the prompt. Priced already if the span shows a cost."""
+        """Hand the call's metrics, and model fit for a successful, complete call, to the deferred
+        queue: the recorder's and model fit's own methods with small values, never this state, which
+        holds the prompt. Priced here, once (the span's cost is the same one)."""
         first_chunk_at = self.first_chunk_at
         usage = self.usage
+        cost = self.cost()
         DEFERRED.put(
-            _record_call,
-            self.runtime,
+            self.runtime.recorder.call_ended,
             self.model,
             self.stream,
             error_type,
             time.perf_counter() - self.start,
             first_chunk_at - self.start if self.stream and first_chunk_at is not None else None,
             usage,
-            self._cost if usage is not None and usage is self._priced else _UNPRICED,
-            error_type is None and not self.incomplete,
+            cost,
             otel_context.get_current(),
         )
+        model_fit = self.runtime.model_fit
+        succeeded = error_type is None and not self.incomplete
+        if succeeded and model_fit is not None and usage is not None and cost is not None:
+            DEFERRED.put(model_fit.call_succeeded, self.model, usage, cost)
 
     def _note_system_variant(self) -> None:
         usage = self.usage
@@ -472,35 +476,6 @@ class CallState:
             detector.fail(ticket)
         else:
             detector.complete(ticket, usage.total_input + usage.output)
-
-
-# Not priced yet: priced off the calling thread (None is a price too: the model has none).
-_UNPRICED: Any = object()
-
-
-def _record_call(
-    runtime: Runtime,
-    model: str,
-    stream: bool,
-    error_type: str | None,
-    duration_s: float,
-    first_chunk_s: float | None,
-    usage: Usage | None,
-    cost: Any,
-    succeeded: bool,
-    context: otel_context.Context,
-) -> None:
-    """A finished call's metrics, and model fit for a successful, complete call (deferred work)."""
-    if cost is _UNPRICED:
-        cost = runtime.prices.cost(usage, model) if usage is not None and not usage.malformed else None
-    with guard("call.record"):
-        runtime.recorder.call_ended(
-            model, stream, error_type, duration_s, first_chunk_s, usage, cost, context
-        )
-    model_fit = runtime.model_fit
-    if succeeded and model_fit is not None and usage is not None and cost is not None:
-        with guard("call.model_fit"):
-            model_fit.call_succeeded(model, usage, cost)
 
 
 def _note_headroom(runtime: Runtime, model: str, lines: LimitLines) -> None:
